@@ -1,0 +1,46 @@
+"""boto3 sessions and CloudWatch clients, configured so that nothing hangs.
+
+Credentials, profiles, SSO and regions come from boto3's normal chain, as in the AWS CLI.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from bedrock_top.config import ConfigError
+
+# Bounded retries and timeouts: an unreachable endpoint gives up well within a minute.
+CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 3},
+    connect_timeout=5,
+    read_timeout=20,
+    user_agent_extra="bedrock-top",
+)
+
+
+def make_session(profile: str | None) -> boto3.session.Session:
+    """A boto3 session; an unknown profile is a usage error that lists the known ones."""
+    available = boto3.session.Session().available_profiles
+    if profile is not None and profile not in available:
+        known = ", ".join(sorted(available)) or "none configured"
+        raise ConfigError(f"--profile: unknown profile {profile!r} (available: {known})")
+    return boto3.session.Session(profile_name=profile)
+
+
+def make_cloudwatch_clients(
+    profile: str | None, regions: tuple[str, ...], endpoint_url: str | None
+) -> dict[str, Any]:
+    session = make_session(profile)
+    if not regions:
+        if not session.region_name:
+            raise ConfigError("--region: no region given and none configured (set AWS_REGION)")
+        regions = (session.region_name,)
+    return {
+        region: session.client(
+            "cloudwatch", region_name=region, endpoint_url=endpoint_url, config=CLIENT_CONFIG
+        )
+        for region in regions
+    }

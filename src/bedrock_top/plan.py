@@ -1,0 +1,181 @@
+"""Pure GetMetricData query planning: series wanted -> the fewest valid API calls.
+
+CloudWatch (and botocore) leave most limits to the caller: at most 500 queries and
+100,800 datapoints per call, Ids matching ``^[a-z][A-Za-z0-9_]*$`` and unique per call,
+periods that respect the retention tiers. This module enforces them and nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from bedrock_top.catalog import MODEL_DIMENSION, NAMESPACE
+
+MAX_QUERIES_PER_CALL: Final = 500
+MAX_DATAPOINTS_PER_CALL: Final = 100_800
+QUERY_ID_PATTERN: Final = re.compile(r"^[a-z][A-Za-z0-9_]*$")
+
+_DAY: Final = 86_400
+
+
+class PlanError(ValueError):
+    """A request that CloudWatch would reject; raised before anything is sent."""
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesKey:
+    """Identifies one stored series: (region, account, model, metric, statistic, scope).
+
+    ``window`` is True for a single-value statistic computed by CloudWatch over the whole
+    window (the percentiles), False for a per-period series.
+    """
+
+    region: str
+    account: str | None
+    model_id: str
+    metric: str
+    stat: str
+    window: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MetricQuery:
+    """One series to fetch: its key, the CloudWatch metric name, period and earliest start."""
+
+    key: SeriesKey
+    metric_name: str
+    period: int
+    start: int  # epoch seconds the data is needed from (aligned to ``period``)
+
+    @property
+    def alignment(self) -> int:
+        """Per-period series start on period boundaries so buckets match the clock; a
+        whole-window statistic is one bucket starting at the window start (a whole minute)."""
+        return 60 if self.key.window else self.period
+
+    def to_request(self, query_id: str) -> dict[str, Any]:
+        stat: dict[str, Any] = {
+            "Metric": {
+                "Namespace": NAMESPACE,
+                "MetricName": self.metric_name,
+                "Dimensions": [{"Name": MODEL_DIMENSION, "Value": self.key.model_id}],
+            },
+            "Period": self.period,
+            "Stat": self.key.stat,
+        }
+        query: dict[str, Any] = {"Id": query_id, "MetricStat": stat, "ReturnData": True}
+        if self.key.account is not None:
+            query["AccountId"] = self.key.account
+        return query
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One GetMetricData call: a shared time range and its queries keyed by Id."""
+
+    start: int
+    end: int
+    queries: dict[str, MetricQuery] = field(default_factory=dict)
+
+    def request(self) -> dict[str, Any]:
+        """The keyword arguments for ``client.get_metric_data`` (without NextToken)."""
+        return {
+            "MetricDataQueries": [q.to_request(qid) for qid, q in self.queries.items()],
+            "StartTime": datetime.fromtimestamp(self.start, UTC),
+            "EndTime": datetime.fromtimestamp(self.end, UTC),
+            "ScanBy": "TimestampAscending",
+        }
+
+    @property
+    def datapoints(self) -> int:
+        return sum(datapoints(self.start, self.end, q.period) for q in self.queries.values())
+
+
+def datapoints(start: int, end: int, period: int) -> int:
+    """How many datapoints CloudWatch counts for one query over [start, end)."""
+    return math.ceil((end - start) / period)
+
+
+def align_down(t: float, period: int) -> int:
+    return int(t // period) * period
+
+
+def check_period(period: int, start: int, now: float) -> None:
+    """Enforce CloudWatch's period rules for the age of the data asked for."""
+    if period <= 0 or period % 60:
+        raise PlanError(f"period {period}s must be a positive multiple of 60")
+    age = now - start
+    for days, multiple in ((63, 3600), (15, 300)):
+        if age > days * _DAY and period % multiple:
+            raise PlanError(
+                f"data older than {days} days needs a period that is a multiple of "
+                f"{multiple} s, got {period}"
+            )
+
+
+def plan_calls(queries: list[MetricQuery], end: int, now: float) -> list[Call]:
+    """Pack queries into as few GetMetricData calls as the limits allow.
+
+    Queries are taken latest-start first, so most calls keep a short time range
+    (incremental polls stay incremental) and only the boundary call widens to an earlier
+    start. When datapoints do not bind, the count is ``ceil(len(queries) / 500)``: the minimum.
+    """
+    for q in queries:
+        if q.start % q.alignment:
+            raise PlanError(f"start {q.start} is not aligned to {q.alignment}s")
+        if q.start >= end:
+            raise PlanError("query start must be before the end of the window")
+        check_period(q.period, q.start, now)
+        if datapoints(q.start, end, q.period) > MAX_DATAPOINTS_PER_CALL:
+            raise PlanError(
+                f"one series over this range needs {datapoints(q.start, end, q.period)} "
+                f"datapoints; CloudWatch allows {MAX_DATAPOINTS_PER_CALL} per call: "
+                "use a larger period"
+            )
+
+    ordered = sorted(queries, key=lambda q: -q.start)
+    calls: list[Call] = []
+    current: list[MetricQuery] = []
+    periods: Counter[int] = Counter()
+    for q in ordered:
+        start = q.start if not current else min(current[-1].start, q.start)
+        periods[q.period] += 1
+        points = sum(n * datapoints(start, end, p) for p, n in periods.items())
+        if current and (len(current) >= MAX_QUERIES_PER_CALL or points > MAX_DATAPOINTS_PER_CALL):
+            periods[q.period] -= 1
+            calls.append(_make_call(current, end))
+            current = []
+            periods = Counter({q.period: 1})
+        current.append(q)
+    if current:
+        calls.append(_make_call(current, end))
+    return calls
+
+
+def _make_call(queries: list[MetricQuery], end: int) -> Call:
+    start = min(q.start for q in queries)
+    for q in queries:
+        if start % q.alignment:
+            raise PlanError(f"call start {start} is not aligned to {q.alignment}s")
+    return Call(start=start, end=end, queries={f"q{i}": q for i, q in enumerate(queries)})
+
+
+def validate_call(call: Call) -> None:
+    """Check a call against every rule CloudWatch applies (used by tests and the demo)."""
+    ids = list(call.queries)
+    if len(ids) > MAX_QUERIES_PER_CALL:
+        raise PlanError(f"{len(ids)} queries in one call; the limit is {MAX_QUERIES_PER_CALL}")
+    if len(set(ids)) != len(ids):
+        raise PlanError("query Ids are not unique")
+    for qid in ids:
+        if not QUERY_ID_PATTERN.match(qid):
+            raise PlanError(f"query Id {qid!r} does not match {QUERY_ID_PATTERN.pattern}")
+    if call.datapoints > MAX_DATAPOINTS_PER_CALL:
+        raise PlanError(
+            f"{call.datapoints} datapoints in one call; the limit is {MAX_DATAPOINTS_PER_CALL}"
+        )

@@ -1,0 +1,202 @@
+"""Immutable snapshots of the figures the UI and ``--once`` show, built from stored series.
+
+Window figures are exact: counters are sums over the window, averages are
+Sum / SampleCount over the window (never an average of averages) and percentiles are the
+single whole-window value CloudWatch computed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from bedrock_top.catalog import COUNTER_KEYS, SAMPLE_COUNT, SUM, ModelInfo, parse_model_id
+from bedrock_top.series import ModelSeries
+
+# Per-period series every row carries (oldest first), for sparklines and latest-minute figures.
+SERIES_KEYS = (
+    "invocations",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "client_errors",
+    "server_errors",
+    "throttles",
+    "latency_avg",
+    "latency_p90",
+    "ttft_avg",
+    "ttft_p90",
+    "tpm_quota",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class WindowFigures:
+    """The per-model figures over the whole window (the ``--once`` JSON contract)."""
+
+    invocations: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    client_errors: int = 0
+    server_errors: int = 0
+    throttles: int = 0
+    latency_avg_ms: float | None = None
+    latency_p50_ms: float | None = None
+    latency_p90_ms: float | None = None
+    latency_p99_ms: float | None = None
+    ttft_avg_ms: float | None = None
+    ttft_p50_ms: float | None = None
+    ttft_p90_ms: float | None = None
+    ttft_p99_ms: float | None = None
+    error_rate: float | None = None
+    throttle_rate: float | None = None
+    tpm_quota: int | None = None
+
+    @property
+    def errors(self) -> int:
+        return self.client_errors + self.server_errors
+
+    @property
+    def cache_hit_ratio(self) -> float | None:
+        """cache_read / (input + cache_read + cache_write); None without any input."""
+        denom = self.input_tokens + self.cache_read_tokens + self.cache_write_tokens
+        return self.cache_read_tokens / denom if denom else None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRow:
+    """One (region, account, model) row: window figures plus per-period series."""
+
+    region: str
+    account: str | None
+    info: ModelInfo
+    window: WindowFigures
+    series: Mapping[str, tuple[float | None, ...]]
+
+    @property
+    def model_id(self) -> str:
+        return self.info.model_id
+
+    @property
+    def key(self) -> str:
+        """Stable row key across polls (for patching table rows)."""
+        return f"{self.region}|{self.account or ''}|{self.info.model_id}"
+
+    @staticmethod
+    def csv_fields() -> tuple[str, ...]:
+        names = (f.name for f in fields(WindowFigures))
+        return ("region", "account", "model_id", "provider", "profile", *names)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "region": self.region,
+            "model_id": self.info.model_id,
+            "provider": self.info.provider,
+            "profile": self.info.profile,
+        }
+        if self.account is not None:
+            out["account"] = self.account
+        out.update(asdict(self.window))
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class ApiUsage:
+    """What the monitor itself asked of CloudWatch (it is billed per metric requested)."""
+
+    requests: int = 0
+    get_metric_data_calls: int = 0
+    list_metrics_calls: int = 0
+    metrics_requested: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything one screen or one ``--once`` output needs, safe to hand across threads."""
+
+    taken_at: float
+    window_start: int
+    window_end: int
+    period: int
+    complete_until: int  # a period [t, t + period) is complete when t + period <= this
+    regions: tuple[str, ...]
+    rows: tuple[ModelRow, ...]
+    api: ApiUsage = field(default_factory=ApiUsage)
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def period_starts(self) -> range:
+        return range(self.window_start, self.window_end, self.period)
+
+    @property
+    def latest_complete_index(self) -> int:
+        """Index into each row's series of the newest complete period (-1 if none)."""
+        n = (self.complete_until - self.window_start) // self.period
+        return min(n, len(self.period_starts)) - 1
+
+    def totals(self) -> dict[str, int]:
+        return {k: sum(getattr(r.window, k) for r in self.rows) for k in COUNTER_KEYS}
+
+
+def _ratio(num: float, denom: float) -> float | None:
+    return num / denom if denom else None
+
+
+def build_row(
+    region: str,
+    account: str | None,
+    model_id: str,
+    stored: ModelSeries,
+    window_start: int,
+    window_end: int,
+    period: int,
+) -> ModelRow:
+    """Compute one row's exact window figures and per-period series from its rings."""
+    rings = stored.rings
+    totals: dict[str, float] = {}
+    series: dict[str, tuple[float | None, ...]] = {}
+    empty: tuple[float | None, ...] = (None,) * ((window_end - window_start) // period)
+
+    def per_period(metric: str, stat: str) -> tuple[float | None, ...]:
+        ring = rings.get((metric, stat))
+        return tuple(ring.points(window_start, window_end)) if ring else empty
+
+    def total(metric: str, stat: str) -> float:
+        ring = rings.get((metric, stat))
+        return ring.total(window_start, window_end) if ring else 0.0
+
+    for key in (*COUNTER_KEYS, "tpm_quota"):
+        totals[key] = total(key, SUM)
+        series[key] = per_period(key, SUM)
+    for metric in ("latency", "ttft"):
+        sums, counts = per_period(metric, SUM), per_period(metric, SAMPLE_COUNT)
+        series[f"{metric}_avg"] = tuple(
+            s / c if s is not None and c else None for s, c in zip(sums, counts, strict=True)
+        )
+        series[f"{metric}_p90"] = per_period(metric, "p90")
+
+    def window_stat(metric: str, stat: str) -> float | None:
+        return stored.window_stats.get((metric, stat))
+
+    inv = int(totals["invocations"])
+    throttles = int(totals["throttles"])
+    errors = int(totals["client_errors"]) + int(totals["server_errors"])
+    figures = WindowFigures(
+        **{k: int(totals[k]) for k in COUNTER_KEYS},
+        latency_avg_ms=_ratio(total("latency", SUM), total("latency", SAMPLE_COUNT)),
+        latency_p50_ms=window_stat("latency", "p50"),
+        latency_p90_ms=window_stat("latency", "p90"),
+        latency_p99_ms=window_stat("latency", "p99"),
+        ttft_avg_ms=_ratio(total("ttft", SUM), total("ttft", SAMPLE_COUNT)),
+        ttft_p50_ms=window_stat("ttft", "p50"),
+        ttft_p90_ms=window_stat("ttft", "p90"),
+        ttft_p99_ms=window_stat("ttft", "p99"),
+        error_rate=_ratio(errors, inv),
+        throttle_rate=_ratio(throttles, inv + throttles),
+        tpm_quota=int(totals["tpm_quota"]) if "tpm_quota" in stored.metric_names else None,
+    )
+    return ModelRow(region, account, parse_model_id(model_id), figures, series)

@@ -1,0 +1,311 @@
+"""The CloudWatch poller: discovery, batched GetMetricData with pagination, merge into series.
+
+Works against anything with boto3's ``list_metrics`` / ``get_metric_data`` signatures: a real
+client, or the demo backend, so ``--demo`` runs exactly this code.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Protocol
+
+from bedrock_top.catalog import (
+    METRICS_BY_KEY,
+    MODEL_DIMENSION,
+    NAMESPACE,
+    choose_metric_names,
+)
+from bedrock_top.plan import Call, MetricQuery, SeriesKey, align_down, plan_calls
+from bedrock_top.series import ModelSeries
+from bedrock_top.snapshot import ApiUsage, ModelRow, Snapshot, build_row
+
+Clock = Callable[[], float]
+ModelKey = tuple[str | None, str]  # (account, model id) within one region
+
+
+class CloudWatchClient(Protocol):
+    """The two read-only CloudWatch operations bedrock-top uses."""
+
+    def list_metrics(self, **kwargs: Any) -> Mapping[str, Any]: ...
+
+    def get_metric_data(self, **kwargs: Any) -> Mapping[str, Any]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PollSettings:
+    """What to poll: window, period and discovery scope."""
+
+    window_s: int = 3600
+    period_s: int = 60
+    all_models: bool = False
+    include_linked_accounts: bool = False
+    rediscover_s: int = 300
+    settle_s: int = 120  # CloudWatch publishes a minute 1-2 minutes after it ends
+
+    @property
+    def overlap_s(self) -> int:
+        """How far back every incremental poll re-reads, to pick up late datapoints."""
+        return max(3, math.ceil(300 / self.period_s)) * self.period_s
+
+    @property
+    def recently_active_only(self) -> bool:
+        """``RecentlyActive=PT3H`` only fits windows of at most three hours."""
+        return not self.all_models and self.window_s <= 3 * 3600
+
+
+@dataclass(slots=True)
+class UsageCounter:
+    """Mutable tally of API usage; snapshots get a frozen copy."""
+
+    get_metric_data_calls: int = 0
+    list_metrics_calls: int = 0
+    metrics_requested: int = 0
+
+    def frozen(self) -> ApiUsage:
+        return ApiUsage(
+            requests=self.get_metric_data_calls + self.list_metrics_calls,
+            get_metric_data_calls=self.get_metric_data_calls,
+            list_metrics_calls=self.list_metrics_calls,
+            metrics_requested=self.metrics_requested,
+        )
+
+
+def _pages(call: Callable[..., Mapping[str, Any]], **kwargs: Any) -> Iterator[Mapping[str, Any]]:
+    """Follow NextToken until the last page."""
+    token: str | None = None
+    while True:
+        page = call(**kwargs, **({"NextToken": token} if token else {}))
+        yield page
+        token = page.get("NextToken")
+        if not token:
+            return
+
+
+def discover(
+    client: CloudWatchClient, settings: PollSettings, usage: UsageCounter
+) -> dict[ModelKey, dict[str, str]]:
+    """List Bedrock models and the metric names each publishes with only a ModelId dimension."""
+    kwargs: dict[str, Any] = {"Namespace": NAMESPACE}
+    if settings.recently_active_only:
+        kwargs["RecentlyActive"] = "PT3H"
+    if settings.include_linked_accounts:
+        kwargs["IncludeLinkedAccounts"] = True
+    listed: dict[ModelKey, set[str]] = {}
+    for page in _pages(client.list_metrics, **kwargs):
+        usage.list_metrics_calls += 1
+        owners = page.get("OwningAccounts") or []
+        for i, metric in enumerate(page.get("Metrics", [])):
+            if metric.get("Namespace", NAMESPACE) != NAMESPACE:
+                continue
+            dims = metric.get("Dimensions") or []
+            if len(dims) != 1 or dims[0].get("Name") != MODEL_DIMENSION:
+                continue
+            account = owners[i] if settings.include_linked_accounts and i < len(owners) else None
+            key = (account, dims[0]["Value"])
+            listed.setdefault(key, set()).add(metric["MetricName"])
+    chosen = {key: choose_metric_names(names) for key, names in listed.items()}
+    return {key: names for key, names in chosen.items() if names}
+
+
+@dataclass(slots=True)
+class CallResult:
+    """Points per query Id of one call (all pages merged) and what CloudWatch noted."""
+
+    points: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
+    failed: set[str] = field(default_factory=set)
+    messages: list[str] = field(default_factory=list)
+
+
+def fetch_call(client: CloudWatchClient, call: Call, usage: UsageCounter) -> CallResult:
+    """Run one planned GetMetricData call, following NextToken, in whatever order it answers."""
+    result = CallResult()
+    status: dict[str, str] = {}
+    for page in _pages(client.get_metric_data, **call.request()):
+        usage.get_metric_data_calls += 1
+        usage.metrics_requested += len(call.queries)
+        result.messages.extend(m.get("Value", m.get("Code", "")) for m in page.get("Messages", []))
+        for item in page.get("MetricDataResults", []):
+            qid = item["Id"]
+            if qid not in call.queries:
+                continue
+            points = result.points.setdefault(qid, [])
+            points.extend(
+                (_epoch(ts), float(v))
+                for ts, v in zip(item.get("Timestamps", []), item.get("Values", []), strict=True)
+            )
+            status[qid] = item.get("StatusCode", "Complete")
+            for m in item.get("Messages", []):
+                result.messages.append(f"{call.queries[qid].key.model_id}: {m.get('Value', '')}")
+    for qid, code in status.items():
+        if code in ("InternalError", "Forbidden"):
+            result.failed.add(qid)
+            result.messages.append(f"{call.queries[qid].key.model_id}: {code}")
+    return result
+
+
+def _epoch(ts: datetime | float) -> int:
+    return int(ts.timestamp()) if isinstance(ts, datetime) else int(ts)
+
+
+class RegionPoller:
+    """Polls one region (and account scope) and keeps its series."""
+
+    def __init__(
+        self,
+        region: str,
+        client: CloudWatchClient,
+        settings: PollSettings,
+        clock: Clock = time.time,
+    ) -> None:
+        self.region = region
+        self.client = client
+        self.settings = settings
+        self.clock = clock
+        self.usage = UsageCounter()
+        self.models: dict[ModelKey, ModelSeries] = {}
+        self.discovered_at: float | None = None
+        self.messages: list[str] = []
+
+    def _window(self, now: float) -> tuple[int, int]:
+        period = self.settings.period_s
+        end = align_down(now, period) + period
+        return end - self.settings.window_s, end
+
+    def _rediscover(self, now: float) -> None:
+        found = discover(self.client, self.settings, self.usage)
+        self.discovered_at = now
+        for key in list(self.models):
+            if key not in found:
+                del self.models[key]
+        for key, names in found.items():
+            existing = self.models.get(key)
+            if existing is None or existing.metric_names != names:
+                self.models[key] = ModelSeries(metric_names=names)
+
+    def plan(self, now: float) -> tuple[list[Call], int, int]:
+        """The calls this poll needs: a full window for new models, the recent tail otherwise."""
+        start, end = self._window(now)
+        period, overlap = self.settings.period_s, self.settings.overlap_s
+        queries: list[MetricQuery] = []
+        for (account, model_id), stored in self.models.items():
+            since = start
+            if stored.loaded_until is not None:
+                since = max(start, min(end, stored.loaded_until) - overlap)
+            since = align_down(since, period)
+            for key, name in stored.metric_names.items():
+                spec = METRICS_BY_KEY[key]
+                for stat in spec.period_stats:
+                    sk = SeriesKey(self.region, account, model_id, key, stat)
+                    queries.append(MetricQuery(sk, name, period, since))
+                for stat in spec.window_stats:
+                    sk = SeriesKey(self.region, account, model_id, key, stat, window=True)
+                    queries.append(MetricQuery(sk, name, self.settings.window_s, start))
+        return plan_calls(queries, end, now), start, end
+
+    def poll(self) -> None:
+        """One poll: rediscover when due, fetch, merge. Raises on API failure (data kept)."""
+        now = self.clock()
+        if self.discovered_at is None or now - self.discovered_at >= self.settings.rediscover_s:
+            self._rediscover(now)
+        calls, _, end = self.plan(now)
+        self.messages = []
+        for call in calls:
+            result = fetch_call(self.client, call, self.usage)
+            self.messages.extend(result.messages)
+            self._merge(call, result)
+        for stored in self.models.values():
+            stored.loaded_until = end
+
+    def _merge(self, call: Call, result: CallResult) -> None:
+        size = self.settings.window_s // self.settings.period_s
+        for qid, query in call.queries.items():
+            if qid in result.failed:
+                continue
+            key = query.key
+            stored = self.models.get((key.account, key.model_id))
+            if stored is None:
+                continue
+            points = result.points.get(qid, [])
+            if key.window:
+                stored.window_stats[(key.metric, key.stat)] = _window_value(points, query.start)
+            else:
+                ring = stored.ring(key.metric, key.stat, query.period, size)
+                ring.replace(call.start, call.end, points)
+
+    def rows(self, now: float) -> list[ModelRow]:
+        start, end = self._window(now)
+        period = self.settings.period_s
+        return [
+            build_row(self.region, account, model_id, stored, start, end, period)
+            for (account, model_id), stored in self.models.items()
+        ]
+
+
+def _window_value(points: Sequence[tuple[int, float]], start: int) -> float | None:
+    """The single whole-window datapoint (the bucket that starts at the window start)."""
+    for t, v in points:
+        if t == start:
+            return v
+    return points[0][1] if len(points) == 1 else None
+
+
+class Poller:
+    """Polls every region and assembles snapshots."""
+
+    def __init__(
+        self,
+        clients: Mapping[str, CloudWatchClient],
+        settings: PollSettings,
+        clock: Clock = time.time,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.regions = {
+            name: RegionPoller(name, client, settings, clock) for name, client in clients.items()
+        }
+        self.last_poll_at: float | None = None
+
+    def poll(self) -> Snapshot:
+        for region in self.regions.values():
+            region.poll()
+        self.last_poll_at = self.clock()
+        return self.snapshot()
+
+    def usage(self) -> ApiUsage:
+        total = UsageCounter()
+        for region in self.regions.values():
+            total.get_metric_data_calls += region.usage.get_metric_data_calls
+            total.list_metrics_calls += region.usage.list_metrics_calls
+            total.metrics_requested += region.usage.metrics_requested
+        return total.frozen()
+
+    def snapshot(self) -> Snapshot:
+        now = self.last_poll_at if self.last_poll_at is not None else self.clock()
+        period = self.settings.period_s
+        end = align_down(now, period) + period
+        rows: list[ModelRow] = []
+        messages: list[str] = []
+        for region in self.regions.values():
+            rows.extend(region.rows(now))
+            messages.extend(region.messages)
+        rows.sort(key=lambda r: (-r.window.invocations, r.region, r.model_id))
+        return Snapshot(
+            taken_at=now,
+            window_start=end - self.settings.window_s,
+            window_end=end,
+            period=period,
+            complete_until=int(now) - self.settings.settle_s,
+            regions=tuple(self.regions),
+            rows=tuple(rows),
+            api=self.usage(),
+            warnings=tuple(dict.fromkeys(messages)),
+        )
+
+    def with_settings(self, settings: PollSettings) -> Poller:
+        """A poller for new window/period settings that reuses the clients (reloads data)."""
+        clients = {name: r.client for name, r in self.regions.items()}
+        return Poller(clients, replace(settings), self.clock)
