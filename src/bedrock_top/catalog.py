@@ -58,9 +58,7 @@ TTFT: Final = MetricSpec(
 )
 TPM_QUOTA: Final = MetricSpec("tpm_quota", ("EstimatedTPMQuotaUsage",), (SUM,))
 OUTPUT_IMAGES: Final = MetricSpec("output_images", ("OutputImageCount",), (SUM,))
-LEGACY_INVOCATIONS: Final = MetricSpec(
-    "legacy_invocations", ("LegacyModelInvocations",), (SUM,)
-)
+LEGACY_INVOCATIONS: Final = MetricSpec("legacy_invocations", ("LegacyModelInvocations",), (SUM,))
 
 METRICS: Final[tuple[MetricSpec, ...]] = (
     INVOCATIONS,

@@ -67,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--filter", help="case-insensitive regex over the model id ('!re' negates)")
     p.add_argument(
-        "--sort", default="invocations", help=f"sort column: {', '.join(SORT_KEYS)}"
+        "--sort",
+        help=f"sort column: {', '.join(SORT_KEYS)} (default: invocations; Inv/min live)",
     )
     p.add_argument("--reverse", action="store_true", help="reverse the sort order")
     p.add_argument(
@@ -91,7 +92,7 @@ def parse_settings(argv: Sequence[str] | None) -> Settings:
         period_s = check_period(parse_duration(args.period, "--period"), window_s)
     interval_s = check_interval(parse_duration(args.interval, "--interval"))
     compile_filter(args.filter)
-    if args.sort not in SORT_KEYS:
+    if args.sort is not None and args.sort not in SORT_KEYS:
         choices = ", ".join(SORT_KEYS)
         raise ConfigError(f"--sort: unknown column {args.sort!r} (choose from {choices})")
     if args.format not in FORMATS:
@@ -158,7 +159,8 @@ def filter_rows(rows: Sequence[ModelRow], pattern: str | None) -> list[ModelRow]
 
 
 def visible_rows(snapshot: Snapshot, settings: Settings) -> list[ModelRow]:
-    return sort_rows(filter_rows(snapshot.rows, settings.filter), settings.sort, settings.reverse)
+    rows = filter_rows(snapshot.rows, settings.filter)
+    return sort_rows(rows, settings.sort or "invocations", settings.reverse)
 
 
 def run_once(settings: Settings) -> int:

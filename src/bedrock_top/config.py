@@ -115,7 +115,7 @@ class Settings:
     period_s: int = 60
     interval_s: int = DEFAULT_INTERVAL_S
     filter: str | None = None
-    sort: str = "invocations"
+    sort: str | None = None  # None: window invocations for --once, Inv/min in the TUI
     reverse: bool = False
     all_models: bool = False
     once: bool = False

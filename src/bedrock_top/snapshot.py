@@ -14,6 +14,10 @@ from typing import Any
 from bedrock_top.catalog import COUNTER_KEYS, SAMPLE_COUNT, SUM, ModelInfo, parse_model_id
 from bedrock_top.series import ModelSeries
 
+# Rates in ``ModelRow.latest`` are per minute, whatever the period.
+LATEST_RATE_KEYS = ("invocations", "input_tokens", "output_tokens", "tpm_quota")
+LATEST_VALUE_KEYS = ("latency_avg", "latency_p90", "ttft_avg", "ttft_p90")
+
 # Per-period series every row carries (oldest first), for sparklines and latest-minute figures.
 SERIES_KEYS = (
     "invocations",
@@ -76,6 +80,7 @@ class ModelRow:
     info: ModelInfo
     window: WindowFigures
     series: Mapping[str, tuple[float | None, ...]]
+    latest: Mapping[str, float | None] = field(default_factory=dict)
 
     @property
     def model_id(self) -> str:
@@ -135,15 +140,36 @@ class Snapshot:
     @property
     def latest_complete_index(self) -> int:
         """Index into each row's series of the newest complete period (-1 if none)."""
-        n = (self.complete_until - self.window_start) // self.period
-        return min(n, len(self.period_starts)) - 1
+        return complete_index(self.window_start, self.window_end, self.period, self.complete_until)
 
     def totals(self) -> dict[str, int]:
         return {k: sum(getattr(r.window, k) for r in self.rows) for k in COUNTER_KEYS}
 
 
+def complete_index(window_start: int, window_end: int, period: int, complete_until: int) -> int:
+    """Index of the newest period [t, t + period) that ends at or before ``complete_until``."""
+    n = (complete_until - window_start) // period
+    return max(0, min(n, (window_end - window_start) // period)) - 1
+
+
 def _ratio(num: float, denom: float) -> float | None:
     return num / denom if denom else None
+
+
+def latest_figures(
+    series: Mapping[str, tuple[float | None, ...]], index: int, period: int
+) -> dict[str, float | None]:
+    """Values of the newest complete period: counters as per-minute rates (no data = 0),
+    latencies as they are (no data = None). Nothing at all when no period is complete."""
+    if index < 0:
+        return {}
+    per_minute = period / 60
+    latest: dict[str, float | None] = {}
+    for key in LATEST_RATE_KEYS:
+        latest[key] = (series[key][index] or 0.0) / per_minute
+    for key in LATEST_VALUE_KEYS:
+        latest[key] = series[key][index]
+    return latest
 
 
 def build_row(
@@ -154,6 +180,7 @@ def build_row(
     window_start: int,
     window_end: int,
     period: int,
+    latest_index: int = -1,
 ) -> ModelRow:
     """Compute one row's exact window figures and per-period series from its rings."""
     rings = stored.rings
@@ -199,4 +226,5 @@ def build_row(
         throttle_rate=_ratio(throttles, inv + throttles),
         tpm_quota=int(totals["tpm_quota"]) if "tpm_quota" in stored.metric_names else None,
     )
-    return ModelRow(region, account, parse_model_id(model_id), figures, series)
+    latest = latest_figures(series, latest_index, period)
+    return ModelRow(region, account, parse_model_id(model_id), figures, series, latest)

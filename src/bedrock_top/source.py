@@ -21,7 +21,7 @@ from bedrock_top.catalog import (
 )
 from bedrock_top.plan import Call, MetricQuery, SeriesKey, align_down, plan_calls
 from bedrock_top.series import ModelSeries
-from bedrock_top.snapshot import ApiUsage, ModelRow, Snapshot, build_row
+from bedrock_top.snapshot import ApiUsage, ModelRow, Snapshot, build_row, complete_index
 
 Clock = Callable[[], float]
 ModelKey = tuple[str | None, str]  # (account, model id) within one region
@@ -187,24 +187,31 @@ class RegionPoller:
                 self.models[key] = ModelSeries(metric_names=names)
 
     def plan(self, now: float) -> tuple[list[Call], int, int]:
-        """The calls this poll needs: a full window for new models, the recent tail otherwise."""
+        """The calls this poll needs: a full window for new models, the recent tail otherwise.
+
+        The recent tails are planned apart from the whole-window queries (percentiles, new
+        models): a call has one StartTime, so sharing a call would stretch every tail back to
+        the window start and no poll would ever be incremental.
+        """
         start, end = self._window(now)
         period, overlap = self.settings.period_s, self.settings.overlap_s
-        queries: list[MetricQuery] = []
+        full: list[MetricQuery] = []
+        tail: list[MetricQuery] = []
         for (account, model_id), stored in self.models.items():
             since = start
             if stored.loaded_until is not None:
                 since = max(start, min(end, stored.loaded_until) - overlap)
             since = align_down(since, period)
+            per_period = tail if since > start else full
             for key, name in stored.metric_names.items():
                 spec = METRICS_BY_KEY[key]
                 for stat in spec.period_stats:
                     sk = SeriesKey(self.region, account, model_id, key, stat)
-                    queries.append(MetricQuery(sk, name, period, since))
+                    per_period.append(MetricQuery(sk, name, period, since))
                 for stat in spec.window_stats:
                     sk = SeriesKey(self.region, account, model_id, key, stat, window=True)
-                    queries.append(MetricQuery(sk, name, self.settings.window_s, start))
-        return plan_calls(queries, end, now), start, end
+                    full.append(MetricQuery(sk, name, self.settings.window_s, start))
+        return plan_calls(tail, end, now) + plan_calls(full, end, now), start, end
 
     def poll(self) -> None:
         """One poll: rediscover when due, fetch, merge. Raises on API failure (data kept)."""
@@ -239,8 +246,9 @@ class RegionPoller:
     def rows(self, now: float) -> list[ModelRow]:
         start, end = self._window(now)
         period = self.settings.period_s
+        latest = complete_index(start, end, period, int(now) - self.settings.settle_s)
         return [
-            build_row(self.region, account, model_id, stored, start, end, period)
+            build_row(self.region, account, model_id, stored, start, end, period, latest)
             for (account, model_id), stored in self.models.items()
         ]
 

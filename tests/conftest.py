@@ -1,0 +1,56 @@
+"""Test-wide isolation from AWS and the CloudWatch test double (moto over HTTP on 127.0.0.1).
+
+Environment isolation runs at import time, before any test or fixture, so every boto3 client
+and every subprocess a test starts sees dummy credentials only.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import boto3
+import pytest
+
+from support import isolate_aws_environment
+from support.moto_server import RunningMotoServer, start_moto_server
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudwatch import CloudWatchClient
+
+isolate_aws_environment()
+# Screens show local times: pin the zone so snapshots match on every machine.
+os.environ["TZ"] = "UTC"
+time.tzset()
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[RunningMotoServer]:
+    """One moto server for the session (starting one takes ~0.1 s; state is reset per test)."""
+    server = start_moto_server()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def cloudwatch_endpoint(moto_server: RunningMotoServer) -> str:
+    """The endpoint URL of an empty CloudWatch: moto's state is reset before each test."""
+    moto_server.reset()
+    return moto_server.endpoint_url
+
+
+@pytest.fixture
+def cloudwatch_client(cloudwatch_endpoint: str) -> CloudWatchClient:
+    """A boto3 CloudWatch client for us-east-1 that can only reach the moto server."""
+    return boto3.client(
+        "cloudwatch",
+        region_name="us-east-1",
+        endpoint_url=cloudwatch_endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        aws_session_token="testing",
+    )

@@ -1,0 +1,69 @@
+"""Building the TUI against the demo backend with a clock the test controls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+from bedrock_top.config import Settings
+from bedrock_top.demo import DemoCloudWatch
+from bedrock_top.source import CloudWatchClient, Poller, PollSettings
+from bedrock_top.tui.app import BedrockTopApp
+
+# A fixed instant, 30 s into a minute, so every run draws the same screen.
+FROZEN_EPOCH = 1_790_000_030.0
+
+
+@dataclass
+class FakeClock:
+    """A clock that moves only when the test says so."""
+
+    now: float = FROZEN_EPOCH
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def make_app(
+    tmp_path: Path | None = None,
+    *,
+    clock: FakeClock | None = None,
+    clients: dict[str, CloudWatchClient] | None = None,
+    window_s: int = 3600,
+    period_s: int = 60,
+    seed: int = 1,
+    **settings: object,
+) -> BedrockTopApp:
+    """An app over the demo backend (or ``clients``) with a frozen clock."""
+    clock = clock or FakeClock()
+    if clients is None:
+        clients = {"us-east-1": DemoCloudWatch(seed=seed, clock=clock)}
+    config = Settings(
+        demo=True,
+        window_s=window_s,
+        period_s=period_s,
+        seed=seed,
+        **settings,  # type: ignore[arg-type]
+    )
+    poller = Poller(clients, PollSettings(window_s=window_s, period_s=period_s), clock=clock)
+    return BedrockTopApp(config, poller, clock=clock, export_dir=tmp_path)
+
+
+async def settle(pilot: Pilot[int]) -> None:
+    """Wait for the poll in flight and for the UI to draw its result."""
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.pause()
+
+
+async def poll_now(pilot: Pilot[int]) -> None:
+    """Run one more poll (as the timer would) and wait for it to be drawn."""
+    app = pilot.app
+    assert isinstance(app, BedrockTopApp)
+    app.start_poll()
+    await settle(pilot)

@@ -1,0 +1,376 @@
+"""The live TUI driven like a person would, through Pilot, against the demo backend."""
+
+from __future__ import annotations
+
+import csv
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import EndpointConnectionError
+from textual.widgets import DataTable, Input, Static
+
+from bedrock_top.demo import DemoCloudWatch
+from bedrock_top.format import fmt_count
+from bedrock_top.tui.app import BedrockTopApp
+from bedrock_top.tui.header import HeaderBar
+from bedrock_top.tui.screens import DetailScreen, EventsScreen, HelpScreen
+from bedrock_top.view import SORTABLE
+from support.tui import FakeClock, make_app, poll_now, settle
+
+
+def model_column(app: BedrockTopApp) -> list[str]:
+    table = app.table
+    return [str(table.get_cell_at((i, 0)).plain) for i in range(table.row_count)]
+
+
+def cell(app: BedrockTopApp, row_key: str, column: str) -> str:
+    return str(app.table.get_cell(row_key, column).plain)
+
+
+def header(app: BedrockTopApp) -> str:
+    return str(app.query_one(HeaderBar).render())
+
+
+def status(app: BedrockTopApp) -> str:
+    return str(app.query_one("#status", Static).render())
+
+
+async def test_first_poll_fills_one_row_per_model() -> None:
+    app = make_app()
+    async with app.run_test(size=(200, 40)) as pilot:
+        await settle(pilot)
+        assert app.snapshot is not None
+        demo_models = {r.model_id for r in app.snapshot.rows}
+        assert app.table.row_count == len(demo_models) >= 10
+        assert set(model_column(app)) == demo_models
+        assert "LIVE" in header(app)
+
+
+async def test_cells_show_the_snapshot_figures() -> None:
+    app = make_app()
+    async with app.run_test(size=(220, 40)) as pilot:
+        await settle(pilot)
+        assert app.snapshot is not None
+        for row in app.snapshot.rows:
+            assert cell(app, row.key, "invocations") == fmt_count(row.window.invocations)
+            assert cell(app, row.key, "throttles").rstrip("▲") == fmt_count(row.window.throttles)
+            rate = row.latest["invocations"]
+            assert rate is not None
+            assert cell(app, row.key, "inv_rate").rstrip("▲") == fmt_count(round(rate))
+
+
+async def test_filter_as_you_type_negation_and_bad_regex() -> None:
+    app = make_app()
+    async with app.run_test(size=(200, 40)) as pilot:
+        await settle(pilot)
+        everything = set(model_column(app))
+        await pilot.press("slash", *"claude")
+        await pilot.pause()
+        shown = model_column(app)
+        assert shown and all("claude" in m for m in shown)
+        await pilot.press("left_parenthesis")  # "claude(" does not compile
+        await pilot.pause()
+        assert "bad filter regex" in status(app)
+        assert model_column(app) == shown  # last good filter kept
+        await pilot.press("backspace", "enter")
+        app.query_one("#filter", Input).value = "!claude"
+        await pilot.pause()
+        assert set(model_column(app)) == everything - set(shown)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert set(model_column(app)) == everything
+        assert app.view.filter is None
+
+
+async def test_filter_matches_provider() -> None:
+    app = make_app()
+    async with app.run_test(size=(200, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"^meta$", "enter")
+        await pilot.pause()
+        assert model_column(app) == ["us.meta.llama3-3-70b-instruct-v1:0"]
+
+
+def _numbers(app: BedrockTopApp, column: str) -> list[float]:
+    out = []
+    for i in range(app.table.row_count):
+        text = str(app.table.get_cell_at((i, app.table.get_column_index(column))).plain)
+        out.append(float(text.rstrip("▲").replace(",", "")) if text.strip("▲") != "-" else -1)
+    return out
+
+
+async def test_sort_keys_reverse_and_header_click() -> None:
+    app = make_app()
+    async with app.run_test(size=(220, 40)) as pilot:
+        await settle(pilot)
+        assert app.view.sort == "inv_rate"
+        rates = _numbers(app, "inv_rate")
+        assert rates == sorted(rates, reverse=True)
+        await pilot.press("greater_than_sign")
+        assert app.view.sort != "inv_rate"
+        await pilot.press("less_than_sign")
+        assert app.view.sort == "inv_rate"
+        await pilot.press("r")
+        await pilot.pause()
+        assert _numbers(app, "inv_rate") == sorted(rates)
+        # Clicking the "Inv (win)" header sorts by it, largest first.
+        app.table.post_message(
+            DataTable.HeaderSelected(
+                app.table,
+                app.table.columns["invocations"].key,
+                0,
+                app.table.columns["invocations"].label,  # type: ignore[index]
+            )
+        )
+        await pilot.pause()
+        assert app.view.sort == "invocations"
+        totals = _numbers(app, "invocations")
+        assert totals == sorted(totals, reverse=True)
+
+
+async def test_header_click_with_the_mouse() -> None:
+    app = make_app()
+    async with app.run_test(size=(220, 40)) as pilot:
+        await settle(pilot)
+        keys = [c.key for c in app.table.shown_columns]
+        before_inv = app.table.shown_columns[: keys.index("inv_rate")]
+        x = sum(c.width + 2 for c in before_inv) + 2  # inside the "Inv/min" header
+        before = app.view.reverse
+        await pilot.click("#models", offset=(x, 0))
+        await pilot.pause()
+        assert app.view.sort == "inv_rate"
+        assert app.view.reverse != before
+
+
+async def test_pause_freezes_display_while_polling_continues() -> None:
+    clock = FakeClock()
+    app = make_app(clock=clock)
+    async with app.run_test(size=(200, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("p")
+        assert "PAUSED" in header(app)
+        frozen = app.shown
+        clock.advance(180)
+        await poll_now(pilot)
+        assert app.snapshot is not frozen  # polling went on
+        assert app.shown is frozen  # the screen did not move
+        await pilot.press("space")
+        assert app.shown is app.snapshot
+        assert "LIVE" in header(app)
+
+
+async def test_interval_keys_are_bounded() -> None:
+    app = make_app(interval_s=60)
+    async with app.run_test(size=(200, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("minus")
+        assert app.header_state.interval_s == 30
+        await pilot.press(*["minus"] * 10)
+        assert app.header_state.interval_s == 5
+        await pilot.press(*["plus"] * 20)
+        assert app.header_state.interval_s == 600
+        assert "every 600s" in header(app)
+
+
+async def test_zoom_changes_window_and_period_then_reloads() -> None:
+    app = make_app()
+    async with app.run_test(size=(200, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("right_square_bracket")
+        await settle(pilot)
+        assert (app.header_state.window_s, app.header_state.period_s) == (3 * 3600, 60)
+        await pilot.press("right_square_bracket")
+        await settle(pilot)
+        assert (app.header_state.window_s, app.header_state.period_s) == (12 * 3600, 300)
+        assert app.snapshot is not None
+        assert app.snapshot.period == 300
+        assert app.snapshot.window_end - app.snapshot.window_start == 12 * 3600
+        await pilot.press(*["left_square_bracket"] * 5)
+        await settle(pilot)
+        assert app.header_state.window_s == 15 * 60
+
+
+async def test_problems_only() -> None:
+    app = make_app()
+    async with app.run_test(size=(200, 40)) as pilot:
+        await settle(pilot)
+        assert app.snapshot is not None
+        expected = {r.model_id for r in app.snapshot.rows if r.window.errors or r.window.throttles}
+        assert 0 < len(expected) < len(app.snapshot.rows) or expected
+        await pilot.press("e")
+        assert set(model_column(app)) == expected
+        await pilot.press("e")
+        assert app.table.row_count == len(app.snapshot.rows)
+
+
+async def test_export_csv(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(200, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+s")
+        files = list(tmp_path.glob("bedrock-top-*.csv"))
+        assert len(files) == 1
+        assert str(files[0]) in status(app)
+        rows = list(csv.DictReader(files[0].open()))
+        assert app.snapshot is not None
+        assert {r["model_id"] for r in rows} == {r.model_id for r in app.snapshot.rows}
+        by_id = {r.model_id: r for r in app.snapshot.rows}
+        for r in rows:
+            assert int(r["invocations"]) == by_id[r["model_id"]].window.invocations
+
+
+async def test_detail_help_events_screens_and_back() -> None:
+    app = make_app()
+    async with app.run_test(size=(200, 50)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        assert isinstance(app.screen, DetailScreen)
+        selected = app.screen.row_key
+        title = str(app.screen.query_one("#detail-title", Static).render())
+        assert selected.split("|")[-1] in title
+        await pilot.press("escape")
+        assert not isinstance(app.screen, DetailScreen)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await pilot.press("a")
+        assert isinstance(app.screen, EventsScreen)
+        await pilot.press("escape")
+        assert app.screen is app.screen_stack[0]
+
+
+async def test_spark_metric_cycles() -> None:
+    app = make_app()
+    async with app.run_test(size=(220, 40)) as pilot:
+        await settle(pilot)
+        seen = [app.view.spark_metric]
+        for _ in range(4):
+            await pilot.press("s")
+            seen.append(app.view.spark_metric)
+        assert seen == ["invocations", "tokens", "latency", "problems", "invocations"]
+        assert "Tokens" not in str(app.table.columns["spark"].label)  # type: ignore[index]
+
+
+async def test_unchanged_poll_patches_no_cells() -> None:
+    app = make_app()
+    async with app.run_test(size=(200, 40)) as pilot:
+        await settle(pilot)
+        assert app.table.cells_updated > 0
+        await poll_now(pilot)  # same clock: same data
+        assert app.table.cells_updated == 0
+
+
+class FlakyBackend:
+    """The demo backend, failing on demand like a dropped network."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.inner = DemoCloudWatch(seed=1, clock=clock)
+        self.down = False
+
+    def list_metrics(self, **kwargs: Any) -> Any:
+        self._check()
+        return self.inner.list_metrics(**kwargs)
+
+    def get_metric_data(self, **kwargs: Any) -> Any:
+        self._check()
+        return self.inner.get_metric_data(**kwargs)
+
+    def _check(self) -> None:
+        if self.down:
+            raise EndpointConnectionError(
+                endpoint_url="https://monitoring.us-east-1.amazonaws.com/"
+            )
+
+
+async def test_network_loss_keeps_data_marks_stale_and_recovers() -> None:
+    clock = FakeClock()
+    backend = FlakyBackend(clock)
+    app = make_app(clock=clock, clients={"us-east-1": backend})
+    async with app.run_test(size=(200, 40)) as pilot:
+        await settle(pilot)
+        rows = app.table.row_count
+        backend.down = True
+        clock.advance(90)
+        await poll_now(pilot)
+        assert "STALE" in header(app)
+        assert "cannot reach CloudWatch" in status(app)
+        assert app.table.row_count == rows  # last good data stays
+        assert app.failures == 1
+        assert app._next_delay() <= 60
+        backend.down = False
+        clock.advance(10)
+        await poll_now(pilot)
+        assert "LIVE" in header(app)
+        assert app.failures == 0
+        assert status(app) == "" or "cannot reach" not in status(app)
+
+
+class SlowBackend(DemoCloudWatch):
+    """A backend whose GetMetricData waits until released: a poll stays in flight."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__(seed=1, clock=clock)
+        self.release = threading.Event()
+
+    def get_metric_data(self, **kwargs: Any) -> dict[str, Any]:
+        self.release.wait(10)
+        return super().get_metric_data(**kwargs)
+
+
+async def test_keys_are_handled_while_a_poll_is_in_flight() -> None:
+    clock = FakeClock()
+    backend = SlowBackend(clock)
+    app = make_app(clock=clock, clients={"us-east-1": backend})
+    async with app.run_test(size=(200, 40)) as pilot:
+        assert app.in_flight
+        started = time.perf_counter()
+        await pilot.press("question_mark")
+        elapsed = time.perf_counter() - started
+        assert isinstance(app.screen, HelpScreen)
+        assert elapsed < 1.0  # handled while the poll still waits
+        assert app.in_flight
+        await pilot.press("escape")
+        backend.release.set()
+        await settle(pilot)
+        assert not app.in_flight
+        assert app.table.row_count > 0
+
+
+async def test_no_two_polls_at_once() -> None:
+    clock = FakeClock()
+    backend = SlowBackend(clock)
+    app = make_app(clock=clock, clients={"us-east-1": backend})
+    async with app.run_test(size=(200, 40)) as pilot:
+        app.start_poll()  # while one is in flight: queued, not started
+        app.start_poll()
+        assert app.poll_again
+        assert len([w for w in app.workers if w.group == "poll" and not w.is_finished]) == 1
+        backend.release.set()
+        await settle(pilot)
+        await settle(pilot)
+        assert not app.in_flight
+
+
+@pytest.mark.parametrize("size", [(40, 10), (60, 15), (80, 24)])
+async def test_small_terminals_degrade_and_q_quits(size: tuple[int, int]) -> None:
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        assert app.table.row_count > 0
+        assert sum(c.width + 2 for c in app.table.shown_columns) <= size[0]
+        await pilot.press("q")
+    assert app.return_code in (0, None)
+
+
+async def test_every_sortable_column_sorts() -> None:
+    app = make_app()
+    async with app.run_test(size=(240, 40)) as pilot:
+        await settle(pilot)
+        for key in SORTABLE:
+            app.view = app.view.with_(sort=key)
+            app._draw_table()
+            await pilot.pause()
+            assert app.table.row_count > 0
