@@ -101,7 +101,8 @@ def parse_settings(argv: Sequence[str] | None) -> Settings:
         seed = int(args.seed)
     except ValueError:
         raise ConfigError(f"--seed: {args.seed!r} is not an integer") from None
-    regions = parse_regions(args.region, _bedrock_regions() if args.region == "all" else [])
+    wants_all = args.region is not None and args.region.strip() == "all"
+    regions = parse_regions(args.region, _bedrock_regions() if wants_all else [])
     return Settings(
         demo=args.demo,
         profile=args.profile,
@@ -121,10 +122,15 @@ def parse_settings(argv: Sequence[str] | None) -> Settings:
 
 
 def _bedrock_regions() -> list[str]:
-    """Regions that offer the Bedrock runtime, from botocore's bundled data (no network)."""
+    """Regions that offer Bedrock, from botocore's bundled data (no network).
+
+    botocore's endpoint data has no "bedrock-runtime" service entry (that name lists no
+    region at all), so use the regions of "bedrock"; a region where nobody invokes models
+    simply lists no AWS/Bedrock metrics.
+    """
     import boto3
 
-    return sorted(boto3.session.Session().get_available_regions("bedrock-runtime"))
+    return sorted(boto3.session.Session().get_available_regions("bedrock"))
 
 
 def poll_settings(settings: Settings) -> PollSettings:

@@ -37,7 +37,8 @@ def describe_error(exc: BaseException, profile: str | None = None) -> str:
     if isinstance(exc, ProfileNotFound):
         return f"AWS profile not found: {profile}"
     if isinstance(exc, EndpointConnectionError | ConnectTimeoutError):
-        return f"network: cannot reach CloudWatch ({exc})"
+        where = exc.kwargs.get("endpoint_url") or "its endpoint"
+        return f"network: cannot reach CloudWatch at {where}"
     if isinstance(exc, ReadTimeoutError):
         return "network: CloudWatch did not answer in time"
     if isinstance(exc, ClientError):

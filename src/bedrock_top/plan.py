@@ -142,15 +142,17 @@ def plan_calls(queries: list[MetricQuery], end: int, now: float) -> list[Call]:
     calls: list[Call] = []
     current: list[MetricQuery] = []
     periods: Counter[int] = Counter()
+    step = 1  # the call start must be aligned for every query in it: lcm of alignments
     for q in ordered:
-        start = q.start if not current else min(current[-1].start, q.start)
         periods[q.period] += 1
+        step = math.lcm(step, q.alignment)
+        start = align_down(q.start, step)  # q has the earliest start so far
         points = sum(n * datapoints(start, end, p) for p, n in periods.items())
         if current and (len(current) >= MAX_QUERIES_PER_CALL or points > MAX_DATAPOINTS_PER_CALL):
-            periods[q.period] -= 1
             calls.append(_make_call(current, end))
             current = []
             periods = Counter({q.period: 1})
+            step = q.alignment
         current.append(q)
     if current:
         calls.append(_make_call(current, end))
@@ -158,10 +160,10 @@ def plan_calls(queries: list[MetricQuery], end: int, now: float) -> list[Call]:
 
 
 def _make_call(queries: list[MetricQuery], end: int) -> Call:
-    start = min(q.start for q in queries)
-    for q in queries:
-        if start % q.alignment:
-            raise PlanError(f"call start {start} is not aligned to {q.alignment}s")
+    """A call whose start is the latest time at or before every query's start that is
+    aligned for all of them (mixed periods: aligned to their least common multiple)."""
+    step = math.lcm(*(q.alignment for q in queries))
+    start = align_down(min(q.start for q in queries), step)
     return Call(start=start, end=end, queries={f"q{i}": q for i, q in enumerate(queries)})
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from botocore.exceptions import EndpointConnectionError
 from textual.pilot import Pilot
 
 from bedrock_top.config import Settings
@@ -32,7 +35,7 @@ class FakeClock:
 def make_app(
     tmp_path: Path | None = None,
     *,
-    clock: FakeClock | None = None,
+    clock: Callable[[], float] | None = None,
     clients: dict[str, CloudWatchClient] | None = None,
     window_s: int = 3600,
     period_s: int = 60,
@@ -67,3 +70,25 @@ async def poll_now(pilot: Pilot[int]) -> None:
     assert isinstance(app, BedrockTopApp)
     app.start_poll()
     await settle(pilot)
+
+
+class FlakyBackend:
+    """The demo backend, failing on demand like a dropped network."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.inner = DemoCloudWatch(seed=1, clock=clock)
+        self.down = False
+
+    def list_metrics(self, **kwargs: Any) -> Any:
+        self._check()
+        return self.inner.list_metrics(**kwargs)
+
+    def get_metric_data(self, **kwargs: Any) -> Any:
+        self._check()
+        return self.inner.get_metric_data(**kwargs)
+
+    def _check(self) -> None:
+        if self.down:
+            raise EndpointConnectionError(
+                endpoint_url="https://monitoring.us-east-1.amazonaws.com/"
+            )

@@ -46,7 +46,10 @@ class HeaderBar(Static):
     """Live/paused/stale state with the age of the data, and totals across visible rows."""
 
     DEFAULT_CSS = """
-    HeaderBar { height: 2; background: $panel; color: $foreground; padding: 0 1; }
+    HeaderBar {
+        height: 2; background: $panel; color: $foreground; padding: 0 1;
+        text-wrap: nowrap; text-overflow: ellipsis;
+    }
     """
 
     def show(self, state: HeaderState, snapshot: Snapshot | None, now: float | None = None) -> None:
@@ -60,13 +63,15 @@ def header_text(state: HeaderState, snapshot: Snapshot | None, now: float) -> Te
         line.append("◌ waiting for first poll" if not state.error else "✖ no data yet")
     elif state.error:
         line.append(f"⚠ STALE {fmt_age(now - snapshot.taken_at)}", style="bold reverse")
+        line.append(" ")
     elif state.paused:
         line.append("⏸ PAUSED", style="bold reverse")
+        line.append(" ")
     else:
-        line.append("● LIVE", style="bold")
+        line.append("● LIVE ", style="bold")
     if snapshot is not None:
         stamp = time.strftime("%H:%M:%S", time.localtime(snapshot.taken_at))
-        line.append(f" {stamp} ({fmt_age(now - snapshot.taken_at)} ago)")
+        line.append(f"{stamp} ({fmt_age(now - snapshot.taken_at)} ago)")
     if state.polling:
         line.append(" ⟳")
     line.append(f"  │ {state.source} {','.join(state.regions) or '-'}")

@@ -109,7 +109,7 @@ class DetailScreen(Screen[None]):
     DetailScreen #detail-title { height: 1; background: $panel; padding: 0 1; text-style: bold; }
     DetailScreen #detail-summary { height: auto; padding: 0 1 1 1; }
     DetailScreen Grid {
-        grid-size: 2; grid-columns: 42 1fr; grid-rows: 1; height: auto; padding: 0 1;
+        grid-size: 2; grid-columns: 50 1fr; grid-rows: 1; height: auto; padding: 0 1;
     }
     DetailScreen .chart-label { height: 1; }
     DetailScreen Sparkline { height: 1; }
@@ -155,16 +155,19 @@ class DetailScreen(Screen[None]):
         for key, title_text, kind in DETAIL_CHARTS:
             values = output_tokens_per_second(row) if key == "output_tps" else list(row.series[key])
             present = [v for v in values if v is not None]
+            # A metric this model does not publish gets no chart at all.
+            label = self.query_one(f"#label-{key}", Label)
+            chart = self.query_one(f"#chart-{key}", Sparkline)
+            label.display = chart.display = bool(present)
             latest = present[-1] if present else None
             peak = max(present) if present else None
-            label = self.query_one(f"#label-{key}", Label)
             label.update(
                 Text.assemble(
                     (f"{title_text:<21}", "bold"),
                     (f"now {_fmt(kind, latest):>8}  max {_fmt(kind, peak):>8}", "dim"),
                 )
             )
-            self.query_one(f"#chart-{key}", Sparkline).data = [v or 0.0 for v in values]
+            chart.data = [v or 0.0 for v in values]
 
 
 HELP_KEYS: tuple[tuple[str, str], ...] = (

@@ -8,7 +8,7 @@ from collections.abc import Collection
 from rich.style import Style
 from rich.text import Text
 from textual.widgets import DataTable
-from textual.widgets.data_table import RowDoesNotExist
+from textual.widgets.data_table import ColumnKey, RowDoesNotExist
 
 from bedrock_top.snapshot import ModelRow, Snapshot
 from bedrock_top.view import SPARK_TITLES, TableColumn, ViewState, cell_text
@@ -59,7 +59,7 @@ class ModelTable(DataTable[Text]):
 
     def refresh_headers(self, state: ViewState) -> None:
         for col in self._columns:
-            self.columns[col.key].label = self._header(col, state)  # type: ignore[index]
+            self.columns[ColumnKey(col.key)].label = self._header(col, state)
         self.refresh()
 
     def apply(

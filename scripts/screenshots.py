@@ -1,0 +1,72 @@
+"""Regenerate screenshots/*.svg from the demo, on a frozen clock so they are reproducible.
+
+Run: .venv/bin/python scripts/screenshots.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+from bedrock_top.config import Settings
+from bedrock_top.demo import DemoCloudWatch
+from bedrock_top.source import Poller, PollSettings
+from bedrock_top.tui.app import BedrockTopApp
+
+OUT = Path(__file__).resolve().parent.parent / "screenshots"
+FROZEN = 1_790_000_030.0
+SIZE = (160, 36)
+
+
+async def settle(pilot: Pilot[int]) -> None:
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def shoot(name: str, steps: Callable[[Pilot[int]], Awaitable[None]]) -> Path:
+    clock = lambda: FROZEN  # noqa: E731 - a frozen clock
+    clients = {"us-east-1": DemoCloudWatch(seed=1, clock=clock)}
+    poller = Poller(clients, PollSettings(), clock=clock)
+    app = BedrockTopApp(Settings(demo=True), poller, clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await steps(pilot)
+        await pilot.pause()
+        path = OUT / f"{name}.svg"
+        app.save_screenshot(filename=path.name, path=str(OUT))
+    return path
+
+
+async def main() -> None:
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    OUT.mkdir(exist_ok=True)
+
+    async def nothing(pilot: Pilot[int]) -> None:
+        return None
+
+    async def detail(pilot: Pilot[int]) -> None:
+        await pilot.press("down", "enter")
+
+    async def filtered(pilot: Pilot[int]) -> None:
+        await pilot.press("slash", *"anthropic", "enter")
+
+    async def events(pilot: Pilot[int]) -> None:
+        await pilot.press("a")
+
+    for name, steps in (
+        ("main", nothing),
+        ("detail", detail),
+        ("filter", filtered),
+        ("spikes", events),
+    ):
+        print(await shoot(name, steps))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

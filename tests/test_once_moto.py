@@ -1,0 +1,284 @@
+"""`bedrock-top --once` against CloudWatch over HTTP (a moto server on 127.0.0.1).
+
+Every figure must equal the seeded truth for the window the tool reports, computed
+independently from the requests, and the calls must be batched the minimum way.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import subprocess
+import sys
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import pytest
+
+from bedrock_top import aws
+from bedrock_top.cli import main
+from bedrock_top.plan import MAX_QUERIES_PER_CALL, QUERY_ID_PATTERN
+from support.bedrock_truth import SCENARIO_MODELS, expected, publish, scenario
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudwatch import CloudWatchClient
+
+FIGURE_KEYS = (
+    "invocations",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "client_errors",
+    "server_errors",
+    "throttles",
+    "latency_avg_ms",
+    "latency_p50_ms",
+    "latency_p90_ms",
+    "latency_p99_ms",
+    "ttft_avg_ms",
+    "ttft_p90_ms",
+    "error_rate",
+    "throttle_rate",
+)
+
+
+def _parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def _seed(client: CloudWatchClient) -> list[Any]:
+    requests = scenario(datetime.now(UTC), seed=7)
+    publish(client, requests)
+    return requests
+
+
+def _assert_matches_truth(output: dict[str, Any], requests: list[Any]) -> None:
+    start = _parse_time(output["window"]["start"])
+    end = _parse_time(output["window"]["end"])
+    assert (end - start).total_seconds() == 3600
+    truth = expected(requests, start, end, output["window"]["period_s"])
+    shown = {m["model_id"]: m for m in output["models"]}
+    assert set(shown) == set(truth) == set(SCENARIO_MODELS)
+    for model_id, figures in truth.items():
+        for key in FIGURE_KEYS:
+            assert shown[model_id][key] == figures[key], (model_id, key)  # type: ignore[literal-required]
+    for key in FIGURE_KEYS[:8]:
+        assert output["totals"][key] == sum(f[key] for f in truth.values())  # type: ignore[literal-required]
+
+
+def test_once_json_through_the_real_entry_point(
+    cloudwatch_client: CloudWatchClient, cloudwatch_endpoint: str
+) -> None:
+    requests = _seed(cloudwatch_client)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bedrock_top",
+            "--once",
+            "--format",
+            "json",
+            "--region",
+            "us-east-1",
+            "--endpoint-url",
+            cloudwatch_endpoint,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    output = json.loads(proc.stdout)
+    _assert_matches_truth(output, requests)
+    assert output["regions"] == ["us-east-1"]
+    assert output["api"]["get_metric_data_calls"] == 1
+    assert output["api"]["list_metrics_calls"] == 1
+
+
+class CallRecorder:
+    """Every CloudWatch operation the product sends, with its parameters."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def __call__(self, model: Any, params: dict[str, Any], **_: Any) -> None:
+        self.calls.append((model.name, params))
+
+    def named(self, name: str) -> list[dict[str, Any]]:
+        return [p for n, p in self.calls if n == name]
+
+
+@pytest.fixture
+def recorder(monkeypatch: pytest.MonkeyPatch) -> CallRecorder:
+    record = CallRecorder()
+    original = aws.make_cloudwatch_clients
+
+    def recording(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        clients = original(*args, **kwargs)
+        for client in clients.values():
+            client.meta.events.register("provide-client-params.cloudwatch", record)
+        return clients
+
+    monkeypatch.setattr(aws, "make_cloudwatch_clients", recording)
+    return record
+
+
+def _run_once(endpoint: str, capsys: pytest.CaptureFixture[str], *extra: str) -> str:
+    args = ["--once", "--region", "us-east-1", "--endpoint-url", endpoint, *extra]
+    assert main(args) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    return out
+
+
+def test_once_batches_calls_with_valid_ids(
+    cloudwatch_client: CloudWatchClient,
+    cloudwatch_endpoint: str,
+    recorder: CallRecorder,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    requests = _seed(cloudwatch_client)
+    output = json.loads(_run_once(cloudwatch_endpoint, capsys, "--format", "json"))
+    _assert_matches_truth(output, requests)
+    assert {name for name, _ in recorder.calls} == {"ListMetrics", "GetMetricData"}
+    data_calls = recorder.named("GetMetricData")
+    queries = [q for call in data_calls for q in call["MetricDataQueries"]]
+    assert len(data_calls) == math.ceil(len(queries) / MAX_QUERIES_PER_CALL)
+    assert output["api"]["metrics_requested"] == len(queries)
+    for call in data_calls:
+        ids = [q["Id"] for q in call["MetricDataQueries"]]
+        assert len(ids) <= MAX_QUERIES_PER_CALL
+        assert len(set(ids)) == len(ids)
+        assert all(QUERY_ID_PATTERN.match(i) for i in ids)
+        start = call["StartTime"]
+        assert start.second == 0
+        assert start.minute * 60 % 60 == 0
+    # Models without TTFT or cache metrics are never asked for them.
+    asked = {
+        (
+            q["MetricStat"]["Metric"]["Dimensions"][0]["Value"],
+            q["MetricStat"]["Metric"]["MetricName"],
+        )
+        for q in queries
+    }
+    assert ("amazon.nova-lite-v1:0", "TimeToFirstToken") not in asked
+    assert ("amazon.nova-lite-v1:0", "CacheReadInputTokenCount") not in asked
+
+
+def test_csv_and_table_show_the_same_figures(
+    cloudwatch_client: CloudWatchClient,
+    cloudwatch_endpoint: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    requests = _seed(cloudwatch_client)
+    as_json = json.loads(_run_once(cloudwatch_endpoint, capsys, "--format", "json"))
+    rows = list(
+        csv.DictReader(io.StringIO(_run_once(cloudwatch_endpoint, capsys, "--format", "csv")))
+    )
+    by_id = {m["model_id"]: m for m in as_json["models"]}
+    assert len(rows) == len(by_id)
+    for row in rows:
+        model = by_id[row["model_id"]]
+        for key in FIGURE_KEYS[:8]:
+            assert int(row[key]) == model[key]
+        assert (float(row["latency_p90_ms"]) if row["latency_p90_ms"] else None) == model[
+            "latency_p90_ms"
+        ]
+    table = _run_once(cloudwatch_endpoint, capsys)
+    for model_id in by_id:
+        assert model_id in table
+    assert len(requests) > 0
+
+
+def test_filter_and_sort_in_once(
+    cloudwatch_client: CloudWatchClient,
+    cloudwatch_endpoint: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _seed(cloudwatch_client)
+    out = _run_once(
+        cloudwatch_endpoint, capsys, "--format", "json", "--filter", "SONNET", "--sort", "throttles"
+    )
+    models = json.loads(out)["models"]
+    assert models
+    assert all("sonnet" in m["model_id"] for m in models)
+    throttles = [m["throttles"] for m in models]
+    assert throttles == sorted(throttles, reverse=True)
+
+
+def test_many_models_take_the_minimum_number_of_calls(
+    cloudwatch_endpoint: str,
+    recorder: CallRecorder,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """120 models x 5 metrics = 600 queries -> exactly 2 GetMetricData calls, and 600
+    listed metrics -> 2 ListMetrics pages."""
+    client = boto3.client("cloudwatch", region_name="us-east-1", endpoint_url=cloudwatch_endpoint)
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    names = ["Invocations", "InputTokenCount", "OutputTokenCount", "InvocationThrottles"]
+    data = []
+    for i in range(120):
+        dims = [{"Name": "ModelId", "Value": f"us.meta.llama-synthetic-{i:03d}-v1:0"}]
+        for name in [*names, "InvocationClientErrors"]:
+            data.append(
+                {"MetricName": name, "Dimensions": dims, "Timestamp": now, "Value": float(i)}
+            )
+    for chunk in range(0, len(data), 500):
+        client.put_metric_data(Namespace="AWS/Bedrock", MetricData=data[chunk : chunk + 500])  # type: ignore[arg-type]
+    output = json.loads(
+        _run_once(cloudwatch_endpoint, capsys, "--format", "json", "--window", "15m")
+    )
+    assert len(output["models"]) == 120
+    assert len(recorder.named("ListMetrics")) == 2
+    assert len(recorder.named("GetMetricData")) == 2
+    assert output["api"]["metrics_requested"] == 600
+    for m in output["models"]:
+        i = int(m["model_id"].split("-")[2])
+        assert m["invocations"] == i
+        assert m["throttles"] == i
+        assert m["client_errors"] == i
+
+
+def test_once_never_imports_textual() -> None:
+    code = (
+        "import sys, io, contextlib\n"
+        "from bedrock_top.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    rc = main(['--demo', '--once', '--format', 'json'])\n"
+        "assert rc == 0, rc\n"
+        "bad = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"
+        "assert not bad, bad\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_core_modules_never_import_textual() -> None:
+    code = (
+        "import importlib, pkgutil, sys\n"
+        "import bedrock_top\n"
+        "for m in pkgutil.iter_modules(bedrock_top.__path__):\n"
+        "    if m.name not in ('tui', '__main__'):\n"
+        "        importlib.import_module('bedrock_top.' + m.name)\n"
+        "bad = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"
+        "assert not bad, bad\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_unreachable_endpoint_is_one_line_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
+    # Port 9 on loopback: nothing listens, the connection is refused at once.
+    rc = main(["--once", "--region", "us-east-1", "--endpoint-url", "http://127.0.0.1:9"])
+    out, err = capsys.readouterr()
+    assert rc == 1
+    assert out == ""
+    assert err.count("\n") == 1
+    assert "cannot reach CloudWatch" in err
+    assert "Traceback" not in err

@@ -1,0 +1,72 @@
+"""SVG snapshots of every screen and state (pytest-textual-snapshot), on frozen demo data.
+
+Regenerate after an intended UI change with ``pytest tests/test_snapshots.py --snapshot-update``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from textual.pilot import Pilot
+
+from support.tui import FakeClock, FlakyBackend, make_app, poll_now, settle
+
+SnapCompare = Callable[..., bool]
+SIZE = (160, 36)
+
+
+def keys(*presses: str) -> Callable[[Pilot[Any]], Awaitable[None]]:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        await pilot.press(*presses)
+        await pilot.pause()
+
+    return run_before
+
+
+def test_main_screen(snap_compare: SnapCompare) -> None:
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=keys())
+
+
+def test_filtered(snap_compare: SnapCompare) -> None:
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=keys("slash", *"anthropic"))
+
+
+def test_sorted_by_throttles_reversed(snap_compare: SnapCompare) -> None:
+    app = make_app(sort="throttles")
+    assert snap_compare(app, terminal_size=SIZE, run_before=keys("r"))
+
+
+def test_detail(snap_compare: SnapCompare) -> None:
+    assert snap_compare(make_app(), terminal_size=(160, 40), run_before=keys("down", "enter"))
+
+
+def test_help(snap_compare: SnapCompare) -> None:
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=keys("question_mark"))
+
+
+def test_problems_only(snap_compare: SnapCompare) -> None:
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=keys("e"))
+
+
+def test_paused(snap_compare: SnapCompare) -> None:
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=keys("p"))
+
+
+def test_stale(snap_compare: SnapCompare) -> None:
+    clock = FakeClock()
+    backend = FlakyBackend(clock)
+    app = make_app(clock=clock, clients={"us-east-1": backend})
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        backend.down = True
+        clock.advance(95)
+        await poll_now(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_compact_40x10(snap_compare: SnapCompare) -> None:
+    assert snap_compare(make_app(), terminal_size=(40, 10), run_before=keys())
