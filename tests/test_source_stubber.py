@@ -8,6 +8,7 @@ real output shapes and ``expected_params`` asserts what the poller sends. No net
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,7 +19,8 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from bedrock_top.catalog import CACHE_READ
-from bedrock_top.plan import Call, MetricQuery, SeriesKey
+from bedrock_top.plan import Call, MetricQuery, SeriesKey, align_down
+from bedrock_top.series import ModelSeries
 from bedrock_top.source import (
     Poller,
     PollSettings,
@@ -529,17 +531,17 @@ def test_second_poll_reads_only_the_overlap(stubber: Stubber, cw: ScriptedCloudW
     end1 = END0 + 60
     overlap = poller.settings.overlap_s
     assert overlap >= 180  # covers CloudWatch's 1-2 minute publishing delay
-    # Per-period series re-read only the last overlap_s seconds already loaded, plus the new
-    # minute; the whole-window percentiles still cover the whole (moved) window.
-    cw.pages.append(
-        Page(END0 - overlap, end1, PER_PERIOD, [Result(INV, [(at(11, 58), 7.0), (at(12, 0), 1.0)])])
-    )
+    # Under 500 queries, tails and whole-window percentiles share the one call (the minimum),
+    # whose StartTime is the window start of the moved window; the re-read replaces values.
     cw.pages.append(
         Page(
             end1 - WINDOW,
             end1,
-            WHOLE_WINDOW,
-            [Result((SONNET, "InvocationLatency", "p99", WINDOW), [(end1 - WINDOW, 4321.0)])],
+            PER_PERIOD | WHOLE_WINDOW,
+            [
+                Result(INV, [(at(11, 40), 2.0), (at(11, 58), 7.0), (at(12, 0), 1.0)]),
+                Result((SONNET, "InvocationLatency", "p99", WINDOW), [(end1 - WINDOW, 4321.0)]),
+            ],
         )
     )
     snap = poller.poll()
@@ -549,7 +551,7 @@ def test_second_poll_reads_only_the_overlap(stubber: Stubber, cw: ScriptedCloudW
     ring = sonnet(poller).models[(None, SONNET)].rings[("invocations", "Sum")]
     assert ring.get(at(11, 58)) == 7.0
     assert row.window.latency_p99_ms == 4321.0
-    assert snap.api.get_metric_data_calls == 3
+    assert snap.api.get_metric_data_calls == 2
     assert snap.api.list_metrics_calls == 1  # rediscovery is not due yet
 
 
@@ -560,9 +562,14 @@ def test_a_gap_rereads_from_the_last_loaded_point(stubber: Stubber, cw: Scripted
     clock.now = NOW0 + 20 * 60
     end = END0 + 20 * 60
     list_models(stubber)  # rediscovery is due after 20 minutes
-    overlap = poller.settings.overlap_s
-    cw.pages.append(Page(END0 - overlap, end, PER_PERIOD, [Result(INV, [(at(12, 10), 3.0)])]))
-    cw.pages.append(Page(end - WINDOW, end, WHOLE_WINDOW))
+    cw.pages.append(
+        Page(
+            end - WINDOW,
+            end,
+            PER_PERIOD | WHOLE_WINDOW,
+            [Result(INV, [(at(11, 40), 2.0), (at(12, 10), 3.0)])],
+        )
+    )
     snap = poller.poll()
     row = next(r for r in snap.rows if r.model_id == SONNET)
     assert row.window.invocations == 5
@@ -585,16 +592,14 @@ def test_a_failed_result_keeps_what_was_stored(
     assert isinstance(clock, Clock)
     clock.now = NOW0 + 60
     end1 = END0 + 60
-    overlap = poller.settings.overlap_s
     cw.pages.append(
         Page(
-            END0 - overlap,
+            end1 - WINDOW,
             end1,
-            PER_PERIOD,
+            PER_PERIOD | WHOLE_WINDOW,
             [Result(INV, [], status), Result(TITAN_INV, [(at(11, 57), 6.0)])],
         )
     )
-    cw.pages.append(Page(end1 - WINDOW, end1, WHOLE_WINDOW))
     snap = poller.poll()
     ring = sonnet(poller).models[(None, SONNET)].rings[("invocations", "Sum")]
     assert (ring.get(at(11, 57)), ring.get(at(11, 58))) == (3.0, 4.0)
@@ -663,3 +668,30 @@ def test_shuffled_results_with_descending_timestamps(
     assert row.series["invocations"][-3:] == (2.0, 4.0, 1.0)
     assert row.series["latency_avg"][-3:] == (150.0, 500.0, None)
     assert row.window.latency_avg_ms == 2300.0 / 6.0
+
+
+def test_incremental_polls_keep_the_minimum_calls_and_short_ranges() -> None:
+    """With more than 500 queries, later polls fill whole calls with recent tails only; one
+    boundary call also holds the whole-window percentiles (so it starts at the window
+    start), and the count stays ceil(queries / 500)."""
+    names = {"invocations": "Invocations", "latency": "InvocationLatency"}
+    region = RegionPoller(
+        REGION,
+        Direct(boto3.client("cloudwatch", region_name="us-east-1")),
+        PollSettings(window_s=WINDOW, period_s=PERIOD),
+        Clock(NOW0),
+    )
+    for i in range(150):  # 150 x (1 + 3 per-period + 3 window) = 1050 queries
+        region.models[(None, f"us.meta.synthetic-{i:03d}-v1:0")] = ModelSeries(dict(names))
+    first, start, end = region.plan(NOW0)
+    assert len(first) == math.ceil(1050 / 500)
+    assert all(c.start == start for c in first)
+    for stored in region.models.values():
+        stored.loaded_until = end
+    later, start1, _ = region.plan(NOW0 + 60)
+    assert len(later) == math.ceil(1050 / 500)
+    tail_start = align_down(end - region.settings.overlap_s, PERIOD)
+    # 600 tails and 450 window queries: [500 tails] [100 tails + 400 window] [50 window]
+    assert sorted(c.start for c in later) == [start1, start1, tail_start]
+    tails = [q for c in later for q in c.queries.values() if not q.key.window]
+    assert all(q.start == tail_start for q in tails)

@@ -9,26 +9,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.coordinate import Coordinate
-from textual.widgets import DataTable, Input, Static
-from textual.widgets.data_table import ColumnKey
+from textual.widgets import Input, Static
 
 from bedrock_top.demo import DemoCloudWatch
 from bedrock_top.format import fmt_count
 from bedrock_top.tui.app import BedrockTopApp
 from bedrock_top.tui.header import HeaderBar
 from bedrock_top.tui.screens import DetailScreen, EventsScreen, HelpScreen
+from bedrock_top.tui.table import ModelTable
 from bedrock_top.view import SORTABLE
 from support.tui import FakeClock, FlakyBackend, make_app, poll_now, settle
 
 
 def model_column(app: BedrockTopApp) -> list[str]:
-    table = app.table
-    return [str(table.get_cell_at(Coordinate(i, 0)).plain) for i in range(table.row_count)]
+    return [app.table.get_cell(key, "model").plain for key in app.table.row_keys]
 
 
 def cell(app: BedrockTopApp, row_key: str, column: str) -> str:
-    return str(app.table.get_cell(row_key, column).plain)
+    return app.table.get_cell(row_key, column).plain
 
 
 def header(app: BedrockTopApp) -> str:
@@ -98,8 +96,8 @@ async def test_filter_matches_provider() -> None:
 
 def _numbers(app: BedrockTopApp, column: str) -> list[float]:
     out = []
-    for i in range(app.table.row_count):
-        text = str(app.table.get_cell_at(Coordinate(i, app.table.get_column_index(column))).plain)
+    for key in app.table.row_keys:
+        text = cell(app, key, column)
         out.append(float(text.rstrip("▲").replace(",", "")) if text.strip("▲") != "-" else -1)
     return out
 
@@ -119,8 +117,7 @@ async def test_sort_keys_reverse_and_header_click() -> None:
         await pilot.pause()
         assert _numbers(app, "inv_rate") == sorted(rates)
         # Clicking the "Inv (win)" header sorts by it, largest first.
-        column = app.table.columns[ColumnKey("invocations")]
-        app.table.post_message(DataTable.HeaderSelected(app.table, column.key, 0, column.label))
+        app.table.post_message(ModelTable.HeaderSelected("invocations"))
         await pilot.pause()
         assert app.view.sort == "invocations"
         totals = _numbers(app, "invocations")
@@ -247,16 +244,17 @@ async def test_spark_metric_cycles() -> None:
             await pilot.press("s")
             seen.append(app.view.spark_metric)
         assert seen == ["invocations", "tokens", "latency", "problems", "invocations"]
-        assert "Invocations" in str(app.table.columns[ColumnKey("spark")].label)
+        assert app.table.header_label("spark") == "Invocations"
 
 
 async def test_unchanged_poll_patches_no_cells() -> None:
     app = make_app()
     async with app.run_test(size=(200, 40)) as pilot:
         await settle(pilot)
-        assert app.table.cells_updated > 0
+        assert app.table.rows_changed > 0
         await poll_now(pilot)  # same clock: same data
-        assert app.table.cells_updated == 0
+        assert app.table.rows_changed == 0
+        assert app.table.rows_rendered == 0  # nothing was drawn again
 
 
 async def test_network_loss_keeps_data_marks_stale_and_recovers() -> None:

@@ -189,9 +189,11 @@ class RegionPoller:
     def plan(self, now: float) -> tuple[list[Call], int, int]:
         """The calls this poll needs: a full window for new models, the recent tail otherwise.
 
-        The recent tails are planned apart from the whole-window queries (percentiles, new
-        models): a call has one StartTime, so sharing a call would stretch every tail back to
-        the window start and no poll would ever be incremental.
+        A call has one StartTime, so tails and whole-window queries (percentiles, new models)
+        fill calls of their own, latest start first; only the one call at the boundary holds
+        both and re-reads its tails from the window start. That keeps the number of calls at
+        ceil(queries / 500), the minimum, while every other call stays incremental. The cost
+        is the same either way (CloudWatch bills per metric, not per datapoint).
         """
         start, end = self._window(now)
         period, overlap = self.settings.period_s, self.settings.overlap_s
@@ -211,7 +213,7 @@ class RegionPoller:
                 for stat in spec.window_stats:
                     sk = SeriesKey(self.region, account, model_id, key, stat, window=True)
                     full.append(MetricQuery(sk, name, self.settings.window_s, start))
-        return plan_calls(tail, end, now) + plan_calls(full, end, now), start, end
+        return plan_calls(tail + full, end, now), start, end
 
     def poll(self) -> None:
         """One poll: rediscover when due, fetch, merge. Raises on API failure (data kept)."""

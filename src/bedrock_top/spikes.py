@@ -88,13 +88,22 @@ def _per(period: int) -> str:
     return f"/{period // 60}min" if period % 60 == 0 else f"/{period}s"
 
 
-def _signal_series(row: ModelRow, signal: str, upto: int) -> list[float | None]:
-    """The signal over periods [0, upto]; counters with None as 0, latency as stored."""
+def _signal_series(row: ModelRow, signal: str, lo: int, hi: int) -> list[float | None]:
+    """The signal over periods [lo, hi]; counters with None as 0, latency as stored.
+
+    Only the baseline span is built: detection runs on every poll for every row."""
     if signal in COUNTER_SIGNALS:
         parts = [row.series.get(name, ()) for name in COUNTER_SIGNALS[signal]]
-        return [sum(p[i] or 0.0 for p in parts if i < len(p)) for i in range(upto + 1)]
+        out: list[float | None] = []
+        for i in range(lo, hi + 1):
+            total = 0.0
+            for p in parts:
+                if i < len(p):
+                    total += p[i] or 0.0
+            out.append(total)
+        return out
     values = row.series.get(signal, ())
-    return [values[i] if i < len(values) else None for i in range(upto + 1)]
+    return [values[i] if i < len(values) else None for i in range(lo, hi + 1)]
 
 
 def _median_mad(values: Sequence[float]) -> tuple[float, float]:
@@ -108,17 +117,20 @@ def _row_alerts(row: ModelRow, idx: int, at: int, period: int, rules: SpikeRules
     def add(signal: str, kind: str, value: float, base: float | None, msg: str) -> None:
         out.append(Alert(row.key, row.region, row.model_id, signal, kind, at, value, base, msg))
 
+    lo = max(0, idx - BASELINE_PERIODS)
     for signal in (*COUNTER_SIGNALS, *LATENCY_SIGNALS):
-        series = _signal_series(row, signal, idx)
-        value = series[idx]
+        series = _signal_series(row, signal, lo, idx)
+        value = series[-1]
         if value is None:
             continue
-        history = [v for v in series[max(0, idx - BASELINE_PERIODS) : idx] if v is not None]
+        floor = rules.min_change.get(signal, DEFAULT_MIN_CHANGE.get(signal, 0.0))
+        if signal in COUNTER_SIGNALS and value <= floor and not (signal == "throttles" and value):
+            continue  # below the minimum change (and no throttle): nothing can fire
+        history = [v for v in series[:-1] if v is not None]
         med: float | None = None
         threshold: float | None = None
         if len(history) >= rules.min_baseline_points:
             med, mad = _median_mad(history)
-            floor = rules.min_change.get(signal, DEFAULT_MIN_CHANGE.get(signal, 0.0))
             threshold = med + max(rules.k * MAD_SCALE * mad, floor)
         latency = signal in LATENCY_SIGNALS
         label = signal.replace("_", " ")
@@ -136,13 +148,12 @@ def _row_alerts(row: ModelRow, idx: int, at: int, period: int, rules: SpikeRules
         elif signal == "throttles" and rules.throttles and value > 0:
             add(signal, "threshold", value, med, shown + vs)
 
-    inv = _signal_series(row, "invocations", idx)
-    errs = _signal_series(row, "errors", idx)
-    requests, errors = inv[idx] or 0.0, errs[idx] or 0.0
+    inv = _signal_series(row, "invocations", lo, idx)
+    errs = _signal_series(row, "errors", lo, idx)
+    requests, errors = inv[-1] or 0.0, errs[-1] or 0.0
     if requests >= rules.min_requests and errors / requests > rules.error_rate:
-        lo = max(0, idx - BASELINE_PERIODS)
-        base_inv = sum(v or 0.0 for v in inv[lo:idx])
-        base = sum(v or 0.0 for v in errs[lo:idx]) / base_inv if base_inv else None
+        base_inv = sum(v or 0.0 for v in inv[:-1])
+        base = sum(v or 0.0 for v in errs[:-1]) / base_inv if base_inv else None
         msg = f"error rate {fmt_pct(errors / requests)} ({fmt_count(errors)}/{fmt_count(requests)})"
         add("error_rate", "threshold", errors / requests, base, msg)
     return out

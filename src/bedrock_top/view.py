@@ -51,6 +51,25 @@ def spark_series(row: ModelRow, metric: str) -> tuple[list[float | None], str]:
     return add("invocations"), "sum"
 
 
+SPARK_INPUTS: Final = {
+    "invocations": ("invocations",),
+    "tokens": ("input_tokens", "output_tokens"),
+    "latency": ("latency_avg",),
+    "problems": ("client_errors", "server_errors", "throttles"),
+}
+
+
+def row_signature(
+    row: ModelRow, columns: Sequence[TableColumn], snapshot: Snapshot, state: ViewState
+) -> tuple[object, ...]:
+    """Everything a row's cells are drawn from: equal signatures draw equal cells, so the
+    table can skip building text for rows that did not change (most rows, most polls)."""
+    values: list[object] = [c.value(row) for c in columns if c.key != "spark"]
+    values.extend(row.series[k] for k in SPARK_INPUTS[state.spark_metric])
+    values.append((state.spark_metric, partial_periods(snapshot)))
+    return tuple(values)
+
+
 @dataclass(frozen=True, slots=True)
 class TableColumn:
     """A live-table column: value for sorting, text for display, priority for narrow screens.

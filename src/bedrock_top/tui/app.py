@@ -21,7 +21,7 @@ from textual.events import Resize
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import Footer, Input, Static
 
 from bedrock_top.config import (
     MAX_INTERVAL_S,
@@ -78,7 +78,7 @@ class BedrockTopApp(App[int]):
     """bedrock-top's live table."""
 
     TITLE = "bedrock-top"
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = [
         Binding("q", "quit", "Quit", priority=True),
@@ -320,13 +320,13 @@ class BedrockTopApp(App[int]):
         if key is not None and self.shown is not None:
             self.push_screen(DetailScreen(key, self.shown))
 
-    @on(DataTable.RowSelected, "#models")
+    @on(ModelTable.RowSelected)
     def _row_selected(self) -> None:
         self.action_detail()
 
-    @on(DataTable.HeaderSelected, "#models")
-    def _header_clicked(self, event: DataTable.HeaderSelected) -> None:
-        key = str(event.column_key.value)
+    @on(ModelTable.HeaderSelected)
+    def _header_clicked(self, event: ModelTable.HeaderSelected) -> None:
+        key = event.column_key
         if key not in SORTABLE:
             return
         if key == self.view.sort:
