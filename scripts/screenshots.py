@@ -36,7 +36,7 @@ async def shoot(name: str, steps: Callable[[Pilot[int]], Awaitable[None]]) -> Pa
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await steps(pilot)
-        await pilot.pause()
+        await settle(pilot)  # a step may start a poll (the detail screen does)
         path = OUT / f"{name}.svg"
         app.save_screenshot(filename=path.name, path=str(OUT))
     return path

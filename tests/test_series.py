@@ -210,10 +210,14 @@ def test_percentiles_come_from_the_whole_window_statistics() -> None:
 def test_tpm_quota_is_none_when_not_published() -> None:
     assert row_of(stored_with({})).window.tpm_quota is None
     names = {"invocations": "Invocations", "tpm_quota": "EstimatedTPMQuotaUsage"}
-    row = row_of(stored_with({("tpm_quota", SUM): {2: 1500.0, 3: 500.0}}, names=names))
-    assert row.window.tpm_quota == 2000
-    published_but_idle = row_of(stored_with({}, names=names))
-    assert published_but_idle.window.tpm_quota == 0
+    stored = stored_with({("tpm_quota", SUM): {2: 1500.0, 3: 500.0}}, names=names)
+    stored.loaded[("tpm_quota", SUM)] = minute(10)
+    assert row_of(stored).window.tpm_quota == 2000
+    not_fetched = stored_with({("tpm_quota", SUM): {2: 1500.0}}, names=names)
+    assert row_of(not_fetched).window.tpm_quota is None  # published, but not asked for
+    published_but_idle = stored_with({}, names=names)
+    published_but_idle.loaded[("tpm_quota", SUM)] = minute(10)
+    assert row_of(published_but_idle).window.tpm_quota == 0
 
 
 def test_values_older_than_the_window_are_not_counted() -> None:

@@ -20,7 +20,7 @@ def keys(*presses: str) -> Callable[[Pilot[Any]], Awaitable[None]]:
     async def run_before(pilot: Pilot[Any]) -> None:
         await settle(pilot)
         await pilot.press(*presses)
-        await pilot.pause()
+        await settle(pilot)  # a key may start a poll (the detail screen does)
 
     return run_before
 

@@ -46,6 +46,11 @@ PERIOD = 60
 Series = tuple[str, str, str, int]  # (model id, CloudWatch metric name, stat, period)
 
 
+# These tests are about paging, merging and time ranges: ask for every metric of every model
+# (cost-aware tiers are tested on their own below).
+FULL = PollSettings(window_s=WINDOW, period_s=PERIOD, cost_aware=False)
+
+
 def at(hh: int, mm: int) -> int:
     """Epoch seconds of 2025-06-16 hh:mm UTC."""
     return int(datetime(2025, 6, 16, hh, mm, tzinfo=UTC).timestamp())
@@ -441,13 +446,27 @@ INV = (SONNET, "Invocations", "Sum", PERIOD)
 LAT_SUM = (SONNET, "InvocationLatency", "Sum", PERIOD)
 LAT_N = (SONNET, "InvocationLatency", "SampleCount", PERIOD)
 LAT_P90 = (SONNET, "InvocationLatency", "p90", PERIOD)
+LAT_AVG = (SONNET, "InvocationLatency", "Average", PERIOD)
 TTFT_SUM = (SONNET, "TimeToFirstToken", "Sum", PERIOD)
 TTFT_N = (SONNET, "TimeToFirstToken", "SampleCount", PERIOD)
 TTFT_P90 = (SONNET, "TimeToFirstToken", "p90", PERIOD)
 TITAN_INV = (TITAN, "Invocations", "Sum", PERIOD)
-TITAN_LAT = [(TITAN, "InvocationLatency", s, PERIOD) for s in ("Sum", "SampleCount", "p90")]
+TITAN_LAT = [
+    (TITAN, "InvocationLatency", s, PERIOD) for s in ("Average", "Sum", "SampleCount", "p90")
+]
 
-PER_PERIOD = {INV, LAT_SUM, LAT_N, LAT_P90, TTFT_SUM, TTFT_N, TTFT_P90, TITAN_INV, *TITAN_LAT}
+PER_PERIOD = {
+    INV,
+    LAT_AVG,
+    LAT_SUM,
+    LAT_N,
+    LAT_P90,
+    TTFT_SUM,
+    TTFT_N,
+    TTFT_P90,
+    TITAN_INV,
+    *TITAN_LAT,
+}
 WHOLE_WINDOW = {
     (model, name, p, WINDOW)
     for model, names in (
@@ -481,7 +500,7 @@ def first_poll(stubber: Stubber, cw: ScriptedCloudWatch, results: list[Result]) 
     list_models(stubber)
     ws = END0 - WINDOW
     cw.pages.append(Page(ws, END0, PER_PERIOD | WHOLE_WINDOW, results))
-    poller = Poller({REGION: cw}, PollSettings(window_s=WINDOW, period_s=PERIOD), Clock(NOW0))
+    poller = Poller({REGION: cw}, FULL, Clock(NOW0))
     poller.poll()
     return poller
 
@@ -627,7 +646,7 @@ def test_partial_data_then_the_rest_on_the_next_page(
     cw.pages.append(
         Page(ws, END0, everything, [Result(INV, [(at(11, 10), 2.0), (at(11, 1), 1.0)])], token="t2")
     )
-    poller = Poller({REGION: cw}, PollSettings(), Clock(NOW0))
+    poller = Poller({REGION: cw}, FULL, Clock(NOW0))
     snap = poller.poll()
     row = next(r for r in snap.rows if r.model_id == SONNET)
     assert row.window.invocations == 10
@@ -647,7 +666,7 @@ def test_top_level_messages_become_warnings(stubber: Stubber, cw: ScriptedCloudW
             messages=[("MaxQueryTimeRangeExceed", "Query time range exceeded")],
         )
     )
-    snap = Poller({REGION: cw}, PollSettings(), Clock(NOW0)).poll()
+    snap = Poller({REGION: cw}, FULL, Clock(NOW0)).poll()
     assert "Query time range exceeded" in snap.warnings
 
 
@@ -678,7 +697,7 @@ def test_incremental_polls_keep_the_minimum_calls_and_short_ranges() -> None:
     region = RegionPoller(
         REGION,
         Direct(boto3.client("cloudwatch", region_name="us-east-1")),
-        PollSettings(window_s=WINDOW, period_s=PERIOD),
+        FULL,
         Clock(NOW0),
     )
     for i in range(150):  # 150 x (1 + 3 per-period + 3 window) = 1050 queries
@@ -686,8 +705,10 @@ def test_incremental_polls_keep_the_minimum_calls_and_short_ranges() -> None:
     first, start, end = region.plan(NOW0)
     assert len(first) == math.ceil(1050 / 500)
     assert all(c.start == start for c in first)
-    for stored in region.models.values():
-        stored.loaded_until = end
+    for call in first:  # as if the first poll succeeded
+        for q in call.queries.values():
+            if not q.key.window:
+                region.models[(None, q.key.model_id)].loaded[(q.key.metric, q.key.stat)] = end
     later, start1, _ = region.plan(NOW0 + 60)
     assert len(later) == math.ceil(1050 / 500)
     tail_start = align_down(end - region.settings.overlap_s, PERIOD)

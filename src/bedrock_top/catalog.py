@@ -8,35 +8,55 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Literal
 
 NAMESPACE: Final = "AWS/Bedrock"
 MODEL_DIMENSION: Final = "ModelId"
 
 SUM: Final = "Sum"
 SAMPLE_COUNT: Final = "SampleCount"
+AVERAGE: Final = "Average"
+
+
+# How much to ask for a model: CloudWatch bills every metric requested, so a model pays only
+# for what is shown. "heartbeat": idle in the window, only enough to notice it waking up;
+# "live": the table's figures; "full": everything (the detail screen and --once).
+Tier = Literal["heartbeat", "live", "full"]
+TIERS: Final[tuple[Tier, ...]] = ("heartbeat", "live", "full")
 
 
 @dataclass(frozen=True, slots=True)
 class MetricSpec:
     """One logical metric: the CloudWatch names it may have and the statistics we need.
 
-    ``period_stats`` are fetched per period (the sparkline / latest-minute figures);
-    ``window_stats`` are percentiles fetched once with a period equal to the whole window,
-    because a percentile over a window cannot be derived from per-minute percentiles.
+    ``live_stats`` are fetched per period whenever the model is active (the table, sparklines,
+    spikes); ``detail_stats`` per period only for the "full" tier; ``window_stats`` are
+    percentiles fetched with a period equal to the whole window ("full" tier), because a
+    percentile over a window cannot be derived from per-minute percentiles. ``heartbeat``
+    metrics are polled even for idle models.
     """
 
     key: str
     cloudwatch_names: tuple[str, ...]
-    period_stats: tuple[str, ...]
+    live_stats: tuple[str, ...] = ()
+    detail_stats: tuple[str, ...] = ()
     window_stats: tuple[str, ...] = ()
+    heartbeat: bool = False
 
     @property
-    def is_latency(self) -> bool:
-        return SAMPLE_COUNT in self.period_stats
+    def period_stats(self) -> tuple[str, ...]:
+        return self.live_stats + self.detail_stats
+
+    def stats(self, tier: Tier) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(per-period stats, whole-window stats) to request for a model in ``tier``."""
+        if tier == "full":
+            return self.period_stats, self.window_stats
+        if tier == "live" or self.heartbeat:
+            return self.live_stats, ()
+        return (), ()
 
 
-INVOCATIONS: Final = MetricSpec("invocations", ("Invocations",), (SUM,))
+INVOCATIONS: Final = MetricSpec("invocations", ("Invocations",), (SUM,), heartbeat=True)
 INPUT_TOKENS: Final = MetricSpec("input_tokens", ("InputTokenCount",), (SUM,))
 OUTPUT_TOKENS: Final = MetricSpec("output_tokens", ("OutputTokenCount",), (SUM,))
 # Two spellings exist depending on the publishing path; the first listed wins when a
@@ -49,16 +69,30 @@ CACHE_WRITE: Final = MetricSpec(
 )
 CLIENT_ERRORS: Final = MetricSpec("client_errors", ("InvocationClientErrors",), (SUM,))
 SERVER_ERRORS: Final = MetricSpec("server_errors", ("InvocationServerErrors",), (SUM,))
-THROTTLES: Final = MetricSpec("throttles", ("InvocationThrottles",), (SUM,))
+# Throttled requests are not Invocations: both make the heartbeat of an idle model.
+THROTTLES: Final = MetricSpec("throttles", ("InvocationThrottles",), (SUM,), heartbeat=True)
+# The table shows the latest minute's average and p90; the exact window average
+# (Sum / SampleCount) and window percentiles are detail figures.
 LATENCY: Final = MetricSpec(
-    "latency", ("InvocationLatency",), (SUM, SAMPLE_COUNT, "p90"), ("p50", "p90", "p99")
+    "latency",
+    ("InvocationLatency",),
+    live_stats=(AVERAGE, "p90"),
+    detail_stats=(SUM, SAMPLE_COUNT),
+    window_stats=("p50", "p90", "p99"),
 )
+# The table shows TTFT p90 only; the average and window percentiles are detail figures.
 TTFT: Final = MetricSpec(
-    "ttft", ("TimeToFirstToken",), (SUM, SAMPLE_COUNT, "p90"), ("p50", "p90", "p99")
+    "ttft",
+    ("TimeToFirstToken",),
+    live_stats=("p90",),
+    detail_stats=(SUM, SAMPLE_COUNT),
+    window_stats=("p50", "p90", "p99"),
 )
-TPM_QUOTA: Final = MetricSpec("tpm_quota", ("EstimatedTPMQuotaUsage",), (SUM,))
-OUTPUT_IMAGES: Final = MetricSpec("output_images", ("OutputImageCount",), (SUM,))
-LEGACY_INVOCATIONS: Final = MetricSpec("legacy_invocations", ("LegacyModelInvocations",), (SUM,))
+TPM_QUOTA: Final = MetricSpec("tpm_quota", ("EstimatedTPMQuotaUsage",), detail_stats=(SUM,))
+OUTPUT_IMAGES: Final = MetricSpec("output_images", ("OutputImageCount",), detail_stats=(SUM,))
+LEGACY_INVOCATIONS: Final = MetricSpec(
+    "legacy_invocations", ("LegacyModelInvocations",), detail_stats=(SUM,)
+)
 
 METRICS: Final[tuple[MetricSpec, ...]] = (
     INVOCATIONS,
@@ -165,3 +199,12 @@ def parse_model_id(model_id: str) -> ModelInfo:
     provider = provider_part if provider_part else None
     kind = "inference-profile" if profile else "base"
     return ModelInfo(model_id, provider, profile, base, kind)
+
+
+def naive_metrics_per_model() -> int:
+    """What a naive poller requests per model and poll: every catalogue metric name with every
+    statistic we know for it (the baseline the cost-aware poller is measured against)."""
+    return sum(
+        len(spec.cloudwatch_names) * (len(spec.period_stats) + len(spec.window_stats))
+        for spec in METRICS
+    )

@@ -134,8 +134,12 @@ def _bedrock_regions() -> list[str]:
 
 
 def poll_settings(settings: Settings) -> PollSettings:
+    # One-shot output reports every figure; the live monitor asks only for what it shows.
     return PollSettings(
-        window_s=settings.window_s, period_s=settings.period_s, all_models=settings.all_models
+        window_s=settings.window_s,
+        period_s=settings.period_s,
+        all_models=settings.all_models,
+        cost_aware=not settings.once,
     )
 
 

@@ -67,6 +67,21 @@ _PROFILES: Final = (
     ),
     dd.ModelProfile("us.deepseek.r1-v1:0", 6, 15_000, 3000, 800, 2500, phase=0.3),
     dd.ModelProfile("x7k2p9q4m1z8", 20, 1500, 400, 1000, 200, phase=-0.1),  # app profile
+    # Scheduled jobs: listed by CloudWatch, idle in most windows (polled by heartbeat only).
+    dd.ModelProfile(
+        "us.anthropic.claude-opus-4-1-20250805-v1:0", 15, 12_000, 2000, 6000, 1500,
+        _CACHE_COUNT, 5000, 800, burndown=5, incident=dd.BATCH, batch_at=0,
+    ),
+    dd.ModelProfile("amazon.nova-micro-v1:0", 60, 600, 150, 800, 200, incident=dd.BATCH,
+                    batch_at=1),
+    dd.ModelProfile("us.meta.llama4-maverick-17b-instruct-v1:0", 30, 2000, 400, 1500, 400,
+                    incident=dd.BATCH, batch_at=2),
+    dd.ModelProfile("cohere.embed-english-v3", 120, 60, None, 400, incident=dd.BATCH,
+                    batch_at=3),
+    dd.ModelProfile("ai21.jamba-1-5-large-v1:0", 10, 3000, None, 2500, 300, incident=dd.BATCH,
+                    batch_at=1),
+    dd.ModelProfile("us.mistral.pixtral-large-2502-v1:0", 8, 4000, 600, 3000, 500,
+                    incident=dd.BATCH, batch_at=3),
 )  # fmt: skip
 DEMO_MODELS: Final[tuple[str, ...]] = tuple(p.model_id for p in _PROFILES)
 

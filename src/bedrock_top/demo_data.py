@@ -260,6 +260,11 @@ ERROR_BURST: Final = "error-burst"  # ~25% client + ~15% server errors, 1 minute
 LATENCY_SPIKE: Final = "latency-spike"  # latency ~5x, TTFT ~3x, 1 minute in 4
 IDLE: Final = "idle"  # no traffic in minutes 15-29 of every hour
 IDLE_MINUTES: Final = range(15, 30)
+# A scheduled job: traffic only in minutes 0-9 of one hour in four (the hour ``batch_at``), so
+# the model is listed by CloudWatch but idle in most one-hour windows, as in real accounts.
+BATCH: Final = "batch"
+BATCH_EVERY_HOURS: Final = 4
+BATCH_MINUTES: Final = range(10)
 LATENCY_SPREAD: Final = 2.5  # sigma in buckets (about 0.45 in ln units)
 TTFT_SPREAD: Final = 2.0
 QUOTA_HEADROOM: Final = 1.6  # demand above this multiple of the peak rate gets throttled
@@ -306,6 +311,7 @@ class ModelProfile:
     burndown: int = 1  # EstimatedTPMQuotaUsage counts output tokens this many times
     phase: float = 0.0  # shift of the daily curve, in days
     incident: str | None = None
+    batch_at: int = 0  # for BATCH: which hour in BATCH_EVERY_HOURS the job runs
     extra_dimensions: tuple[tuple[str, str, tuple[str, ...]], ...] = ()  # (name, value, metrics)
 
     def metric_names(self) -> tuple[str, ...]:
@@ -426,6 +432,9 @@ def shape_hour(profile: ModelProfile, seed: int, hour: int) -> HourShape:
     if p.incident == IDLE:
         for i in IDLE_MINUTES:
             demand[i] = 0.0
+    elif p.incident == BATCH:
+        running = hour % BATCH_EVERY_HOURS == p.batch_at
+        demand = [d * 3 if running and i in BATCH_MINUTES else 0.0 for i, d in enumerate(demand)]
     elif p.incident == THROTTLE_STORM:
         for i in range(60):
             if (hour * 60 + i) % 7 < 2:

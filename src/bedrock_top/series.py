@@ -65,7 +65,13 @@ class ModelSeries:
     metric_names: dict[str, str]  # metric key -> CloudWatch name the model publishes
     rings: dict[tuple[str, str], Ring] = field(default_factory=dict)
     window_stats: dict[tuple[str, str], float | None] = field(default_factory=dict)
-    loaded_until: int | None = None  # end of the last range fetched for every series
+    # (metric, stat) -> end of the last range fetched for that series; a series missing here
+    # is read over the whole window when it is next wanted.
+    loaded: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def window_total(self, metric: str, stat: str, start: int, end: int) -> float:
+        ring = self.rings.get((metric, stat))
+        return ring.total(start, end) if ring else 0.0
 
     def ring(self, metric: str, stat: str, period: int, size: int) -> Ring:
         key = (metric, stat)

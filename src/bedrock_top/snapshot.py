@@ -11,7 +11,14 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from bedrock_top.catalog import COUNTER_KEYS, SAMPLE_COUNT, SUM, ModelInfo, parse_model_id
+from bedrock_top.catalog import (
+    AVERAGE,
+    COUNTER_KEYS,
+    SAMPLE_COUNT,
+    SUM,
+    ModelInfo,
+    parse_model_id,
+)
 from bedrock_top.series import ModelSeries
 
 # Rates in ``ModelRow.latest`` are per minute, whatever the period.
@@ -117,6 +124,7 @@ class ApiUsage:
     get_metric_data_calls: int = 0
     list_metrics_calls: int = 0
     metrics_requested: int = 0
+    last_poll_metrics: int = 0  # metrics the newest poll asked for (what each poll costs now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,10 +208,14 @@ def build_row(
         totals[key] = total(key, SUM)
         series[key] = per_period(key, SUM)
     for metric in ("latency", "ttft"):
-        sums, counts = per_period(metric, SUM), per_period(metric, SAMPLE_COUNT)
-        series[f"{metric}_avg"] = tuple(
-            s / c if s is not None and c else None for s, c in zip(sums, counts, strict=True)
-        )
+        if (metric, SUM) in rings or (metric, AVERAGE) not in rings:
+            sums, counts = per_period(metric, SUM), per_period(metric, SAMPLE_COUNT)
+            series[f"{metric}_avg"] = tuple(
+                s / c if s is not None and c else None
+                for s, c in zip(sums, counts, strict=True)
+            )
+        else:  # the live tier asks CloudWatch for the per-period average alone
+            series[f"{metric}_avg"] = per_period(metric, AVERAGE)
         series[f"{metric}_p90"] = per_period(metric, "p90")
 
     def window_stat(metric: str, stat: str) -> float | None:
@@ -224,7 +236,7 @@ def build_row(
         ttft_p99_ms=window_stat("ttft", "p99"),
         error_rate=_ratio(errors, inv),
         throttle_rate=_ratio(throttles, inv + throttles),
-        tpm_quota=int(totals["tpm_quota"]) if "tpm_quota" in stored.metric_names else None,
+        tpm_quota=int(totals["tpm_quota"]) if ("tpm_quota", SUM) in stored.loaded else None,
     )
     latest = latest_figures(series, latest_index, period)
     return ModelRow(region, account, parse_model_id(model_id), figures, series, latest)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -17,6 +17,8 @@ from bedrock_top.catalog import (
     METRICS_BY_KEY,
     MODEL_DIMENSION,
     NAMESPACE,
+    SUM,
+    Tier,
     choose_metric_names,
 )
 from bedrock_top.plan import Call, MetricQuery, SeriesKey, align_down, plan_calls
@@ -24,6 +26,7 @@ from bedrock_top.series import ModelSeries
 from bedrock_top.snapshot import ApiUsage, ModelRow, Snapshot, build_row, complete_index
 
 Clock = Callable[[], float]
+HEARTBEAT_SERIES = tuple((k, SUM) for k, spec in METRICS_BY_KEY.items() if spec.heartbeat)
 ModelKey = tuple[str | None, str]  # (account, model id) within one region
 
 
@@ -45,6 +48,7 @@ class PollSettings:
     include_linked_accounts: bool = False
     rediscover_s: int = 300
     settle_s: int = 120  # CloudWatch publishes a minute 1-2 minutes after it ends
+    cost_aware: bool = True  # False: every metric for every model (--once, comparisons)
 
     @property
     def overlap_s(self) -> int:
@@ -169,6 +173,8 @@ class RegionPoller:
         self.models: dict[ModelKey, ModelSeries] = {}
         self.discovered_at: float | None = None
         self.messages: list[str] = []
+        self.focus: frozenset[ModelKey] = frozenset()  # models shown in full (detail screen)
+        self.last_poll_metrics = 0
 
     def _window(self, now: float) -> tuple[int, int]:
         period = self.settings.period_s
@@ -186,8 +192,10 @@ class RegionPoller:
             if existing is None or existing.metric_names != names:
                 self.models[key] = ModelSeries(metric_names=names)
 
-    def plan(self, now: float) -> tuple[list[Call], int, int]:
+    def plan(self, now: float, wake: Collection[ModelKey] = ()) -> tuple[list[Call], int, int]:
         """The calls this poll needs: a full window for new models, the recent tail otherwise.
+        With ``wake`` (models whose heartbeat just showed traffic), only the series those
+        models lack, so they show their full figures in the same poll.
 
         A call has one StartTime, so tails and whole-window queries (percentiles, new models)
         fill calls of their own, latest start first; only the one call at the boundary holds
@@ -197,37 +205,79 @@ class RegionPoller:
         """
         start, end = self._window(now)
         period, overlap = self.settings.period_s, self.settings.overlap_s
-        full: list[MetricQuery] = []
-        tail: list[MetricQuery] = []
-        for (account, model_id), stored in self.models.items():
-            since = start
-            if stored.loaded_until is not None:
-                since = max(start, min(end, stored.loaded_until) - overlap)
-            since = align_down(since, period)
-            per_period = tail if since > start else full
+        queries: list[MetricQuery] = []
+        models = [(k, self.models[k]) for k in wake] if wake else self.models.items()
+        for (account, model_id), stored in models:
+            tier = self.tier(account, model_id, stored, start, end)
             for key, name in stored.metric_names.items():
-                spec = METRICS_BY_KEY[key]
-                for stat in spec.period_stats:
+                period_stats, window_stats = METRICS_BY_KEY[key].stats(tier)
+                for stat in period_stats:
+                    loaded = stored.loaded.get((key, stat))
+                    if wake and loaded is not None:
+                        continue  # read a moment ago, in this poll's first round
+                    since = start if loaded is None else max(start, min(end, loaded) - overlap)
                     sk = SeriesKey(self.region, account, model_id, key, stat)
-                    per_period.append(MetricQuery(sk, name, period, since))
-                for stat in spec.window_stats:
+                    queries.append(MetricQuery(sk, name, period, align_down(since, period)))
+                for stat in window_stats:
                     sk = SeriesKey(self.region, account, model_id, key, stat, window=True)
-                    full.append(MetricQuery(sk, name, self.settings.window_s, start))
-        return plan_calls(tail + full, end, now), start, end
+                    queries.append(MetricQuery(sk, name, self.settings.window_s, start))
+        return plan_calls(queries, end, now), start, end
+
+    def tier(
+        self, account: str | None, model_id: str, stored: ModelSeries, start: int, end: int
+    ) -> Tier:
+        """How much to ask for this model now (see ``catalog.Tier``).
+
+        A model is idle when the series it always polls (Invocations, InvocationThrottles)
+        are loaded and show nothing in the window: then no other metric can have data in the
+        window either, so polling only the heartbeat shows exactly the same figures.
+        """
+        if not self.settings.cost_aware or (account, model_id) in self.focus:
+            return "full"
+        published = [hb for hb in HEARTBEAT_SERIES if hb[0] in stored.metric_names]
+        loaded = bool(published) and all(hb in stored.loaded for hb in published)
+        if loaded and not any(stored.window_total(m, s, start, end) for m, s in published):
+            return "heartbeat"
+        return "live"
 
     def poll(self) -> None:
         """One poll: rediscover when due, fetch, merge. Raises on API failure (data kept)."""
         now = self.clock()
         if self.discovered_at is None or now - self.discovered_at >= self.settings.rediscover_s:
             self._rediscover(now)
-        calls, _, end = self.plan(now)
+        start, end = self._window(now)
+        idle = {k for k, s in self.models.items() if self.tier(*k, s, start, end) == "heartbeat"}
         self.messages = []
+        wanted: dict[ModelKey, set[tuple[str, str, bool]]] = {key: set() for key in self.models}
+        calls, _, _ = self.plan(now)
+        self._run(calls, wanted)
+        # A model whose heartbeat just showed traffic gets the rest of its series now: a
+        # second, small round only on polls where something wakes up.
+        woken = [k for k in idle if self.tier(*k, self.models[k], start, end) != "heartbeat"]
+        if woken:
+            more, _, _ = self.plan(now, wake=woken)
+            self._run(more, wanted)
+            calls += more
+        # A series this poll did not ask for would go stale: drop it, so its figures show as
+        # unknown and it is re-read over the whole window when wanted again.
+        for key, stored in self.models.items():
+            keep = wanted[key]
+            stored.loaded = {s: t for s, t in stored.loaded.items() if (*s, False) in keep}
+            stored.rings = {s: r for s, r in stored.rings.items() if (*s, False) in keep}
+            stored.window_stats = {
+                s: v for s, v in stored.window_stats.items() if (*s, True) in keep
+            }
+        self.last_poll_metrics = sum(len(c.queries) for c in calls)
+
+    def _run(self, calls: list[Call], wanted: dict[ModelKey, set[tuple[str, str, bool]]]) -> None:
+        for call in calls:
+            for query in call.queries.values():
+                k = query.key
+                wanted[(k.account, k.model_id)].add((k.metric, k.stat, k.window))
         for call in calls:
             result = fetch_call(self.client, call, self.usage)
             self.messages.extend(result.messages)
             self._merge(call, result)
-        for stored in self.models.values():
-            stored.loaded_until = end
 
     def _merge(self, call: Call, result: CallResult) -> None:
         size = self.settings.window_s // self.settings.period_s
@@ -244,6 +294,7 @@ class RegionPoller:
             else:
                 ring = stored.ring(key.metric, key.stat, query.period, size)
                 ring.replace(call.start, call.end, points)
+                stored.loaded[(key.metric, key.stat)] = call.end
 
     def rows(self, now: float) -> list[ModelRow]:
         start, end = self._window(now)
@@ -285,13 +336,26 @@ class Poller:
         self.last_poll_at = self.clock()
         return self.snapshot()
 
+    def set_focus(self, row_keys: Iterable[str]) -> None:
+        """Ask for every metric of these rows ("region|account|model") from the next poll on:
+        the detail screen shows figures the table does not, and only it pays for them."""
+        wanted: dict[str, set[ModelKey]] = {name: set() for name in self.regions}
+        for row_key in row_keys:
+            region, account, model_id = row_key.split("|", 2)
+            if region in wanted:
+                wanted[region].add((account or None, model_id))
+        for name, region_poller in self.regions.items():
+            region_poller.focus = frozenset(wanted[name])
+
     def usage(self) -> ApiUsage:
         total = UsageCounter()
         for region in self.regions.values():
             total.get_metric_data_calls += region.usage.get_metric_data_calls
             total.list_metrics_calls += region.usage.list_metrics_calls
             total.metrics_requested += region.usage.metrics_requested
-        return total.frozen()
+        frozen = total.frozen()
+        last = sum(region.last_poll_metrics for region in self.regions.values())
+        return replace(frozen, last_poll_metrics=last)
 
     def snapshot(self) -> Snapshot:
         now = self.last_poll_at if self.last_poll_at is not None else self.clock()

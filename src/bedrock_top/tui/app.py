@@ -271,6 +271,7 @@ class BedrockTopApp(App[int]):
 
     def _refresh_detail(self) -> None:
         if isinstance(self.screen, DetailScreen) and self.shown is not None:
+            self.screen.waiting = False
             self.screen.show(self.shown)
 
     def _set_view(self, **changes: object) -> None:
@@ -317,8 +318,16 @@ class BedrockTopApp(App[int]):
 
     def action_detail(self) -> None:
         key = self.table.selected_row_key()
-        if key is not None and self.shown is not None:
-            self.push_screen(DetailScreen(key, self.shown))
+        if key is None or self.shown is None:
+            return
+        # Percentiles over the window, TTFT averages and quota usage are only paid for while
+        # someone looks at them: ask for them now, and stop when the screen closes.
+        self.poller.set_focus([key])
+        self.push_screen(DetailScreen(key, self.shown, waiting=True), self._detail_closed)
+        self.start_poll()
+
+    def _detail_closed(self, _: None) -> None:
+        self.poller.set_focus([])
 
     @on(ModelTable.RowSelected)
     def _row_selected(self) -> None:

@@ -103,7 +103,7 @@ def detail_summary(row: ModelRow) -> Table:
 class DetailScreen(Screen[None]):
     """Every metric of one model over the window, as sparklines with latest/max figures."""
 
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back"), Binding("q", "app.quit", "Quit")]
+    BINDINGS = [Binding("escape", "dismiss", "Back"), Binding("q", "app.quit", "Quit")]
     DEFAULT_CSS = """
     DetailScreen { layout: vertical; }
     DetailScreen #detail-title { height: 1; background: $panel; padding: 0 1; text-style: bold; }
@@ -117,10 +117,11 @@ class DetailScreen(Screen[None]):
     DetailScreen Sparkline > .sparkline--min-color { color: $primary 50%; }
     """
 
-    def __init__(self, row_key: str, snapshot: Snapshot) -> None:
+    def __init__(self, row_key: str, snapshot: Snapshot, *, waiting: bool = False) -> None:
         super().__init__()
         self.row_key = row_key
         self.snapshot = snapshot
+        self.waiting = waiting  # detail-only figures are being fetched
 
     def compose(self) -> ComposeResult:
         yield Static(id="detail-title")
@@ -149,7 +150,8 @@ class DetailScreen(Screen[None]):
         info = row.info
         title.update(
             f"{row.model_id}  ·  {info.provider or 'unknown provider'}  ·  "
-            f"{info.profile or info.kind}  ·  {row.region}  ·  Esc back"
+            f"{info.profile or info.kind}  ·  {row.region}  ·  "
+            + ("fetching window percentiles…" if self.waiting else "Esc back")
         )
         self.query_one("#detail-summary", Static).update(detail_summary(row))
         for key, title_text, kind in DETAIL_CHARTS:

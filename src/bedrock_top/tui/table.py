@@ -143,7 +143,7 @@ class ModelTable(ScrollView, can_focus=True):
     def _header_text(self, col: TableColumn, state: ViewState) -> Text:
         label = SPARK_TITLES[state.spark_metric] if col.key == "spark" else col.header
         if col.key == state.sort:
-            label += " ▲" if col.numeric == state.reverse else " ▼"
+            label += "▲" if col.numeric == state.reverse else "▼"
         return Text(label, justify="right" if col.numeric else "left")
 
     def apply(
