@@ -15,6 +15,7 @@ from textual.pilot import Pilot
 
 from bedrock_top.config import Settings
 from bedrock_top.demo import DemoCloudWatch
+from bedrock_top.pricing import PriceTable
 from bedrock_top.source import Poller, PollSettings
 from bedrock_top.tui.app import BedrockTopApp
 
@@ -31,7 +32,8 @@ async def settle(pilot: Pilot[int]) -> None:
 async def shoot(name: str, steps: Callable[[Pilot[int]], Awaitable[None]]) -> Path:
     clock = lambda: FROZEN  # noqa: E731 - a frozen clock
     clients = {"us-east-1": DemoCloudWatch(seed=1, clock=clock)}
-    poller = Poller(clients, PollSettings(), clock=clock)
+    prices = PriceTable.load(cache_path=OUT / "no-cache.json")  # bundled prices only
+    poller = Poller(clients, PollSettings(), clock=clock, prices=prices)
     app = BedrockTopApp(Settings(demo=True), poller, clock=clock)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)

@@ -6,7 +6,10 @@ and every subprocess a test starts sees dummy credentials only.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -21,6 +24,12 @@ if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
 
 isolate_aws_environment()
+# platformdirs paths (price cache, exports, logs, config) point into a throwaway folder, so
+# no test reads or writes the developer's own files.
+_HOME = tempfile.mkdtemp(prefix="bedrock-top-tests-")
+atexit.register(shutil.rmtree, _HOME, ignore_errors=True)
+for _name in ("XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
+    os.environ[_name] = os.path.join(_HOME, _name.lower())
 # Screens show local times: pin the zone so snapshots match on every machine.
 os.environ["TZ"] = "UTC"
 time.tzset()

@@ -13,11 +13,13 @@ import math
 import subprocess
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
 
+import bedrock_top
 from bedrock_top import aws
 from bedrock_top.cli import main
 from bedrock_top.plan import MAX_QUERIES_PER_CALL, QUERY_ID_PATTERN
@@ -282,3 +284,41 @@ def test_unreachable_endpoint_is_one_line_exit_1(capsys: pytest.CaptureFixture[s
     assert err.count("\n") == 1
     assert "cannot reach CloudWatch" in err
     assert "Traceback" not in err
+
+
+def test_once_costs_equal_tokens_times_the_bundled_prices(
+    cloudwatch_client: CloudWatchClient,
+    cloudwatch_endpoint: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """cost_usd per model = the seeded truth's tokens x the prices in prices.json (read here
+    straight from the file); an application profile without an alias has no price: null."""
+    requests = _seed(cloudwatch_client)
+    output = json.loads(_run_once(cloudwatch_endpoint, capsys, "--format", "json"))
+    start = _parse_time(output["window"]["start"])
+    end = _parse_time(output["window"]["end"])
+    truth = expected(requests, start, end, output["window"]["period_s"])
+    table = json.loads((Path(bedrock_top.__file__).parent / "prices.json").read_text())["models"]
+    shown = {m["model_id"]: m for m in output["models"]}
+    priced = 0
+    for model_id, figures in truth.items():
+        base = model_id.split(".", 1)[1] if model_id.startswith(("us.", "global.")) else model_id
+        entry = table.get(base)
+        if entry is None or model_id.startswith("global.anthropic.claude-sonnet-4-2"):
+            continue  # unknown, or a profile-specific price (covered in test_pricing)
+        read = entry["cache_read"] if entry["cache_read"] is not None else entry["input"]
+        write = entry["cache_write"] if entry["cache_write"] is not None else entry["input"]
+        usd = (
+            figures["input_tokens"] * entry["input"]
+            + figures["output_tokens"] * entry["output"]
+            + figures["cache_read_tokens"] * read
+            + figures["cache_write_tokens"] * write
+        ) / 1_000_000
+        assert shown[model_id]["cost_usd"] == pytest.approx(usd, rel=1e-12), model_id
+        priced += 1
+    assert priced >= 3
+    assert shown["k3m9x2p7q1w8"]["cost_usd"] is None
+    assert "k3m9x2p7q1w8" in output["totals"]["unpriced_models"]
+    known = [m["cost_usd"] for m in output["models"] if m["cost_usd"] is not None]
+    assert output["totals"]["cost_usd"] == pytest.approx(sum(known))
+    assert output["api"]["cost_usd"] == pytest.approx(output["api"]["metrics_requested"] / 100_000)

@@ -450,3 +450,38 @@ def test_two_prices_for_one_slot_keep_the_first_and_warn(
     assert report.warnings == (f"{HAIKU3}: two regional input prices, kept 0.25",)
     table = PriceTable.load(cache_path=tmp_path / "prices.json")
     assert table.lookup(HAIKU3) == Price(0.25, 1.25, None, None, SOURCE_CACHED, HAIKU3)
+
+
+def test_prices_command_refreshes_then_shows_the_cached_prices(
+    pricing: tuple[Any, Stubber],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    """`bedrock-top prices --refresh` end to end (Stubber behind the real command), then
+    `bedrock-top prices --format json` shows the refreshed prices as the winning source."""
+    from bedrock_top import price_refresh
+    from bedrock_top.cli import main
+
+    client, stubber = pricing
+    add_pages(stubber, BEDROCK, BEDROCK_PAGES)
+    add_pages(stubber, FOUNDATION_MODELS, FM_PAGES)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # this test's own cache file
+    monkeypatch.setattr(price_refresh, "make_pricing_client", lambda session=None: client)
+    assert main(["prices", "--refresh"]) == 0
+    out = capsys.readouterr().out
+    assert "6 models priced" in out
+    assert main(["prices", "--format", "json"]) == 0
+    listed = {m["model_id"]: m for m in json.loads(capsys.readouterr().out)["models"]}
+    assert listed[HAIKU3]["source"] == "cached"
+    assert listed[HAIKU3]["input"] == 0.3
+    assert listed["anthropic.claude-3-opus-20240229-v1:0"]["source"] == "bundled"
+
+
+def test_prices_command_rejects_a_bad_format(capsys: pytest.CaptureFixture[str]) -> None:
+    from bedrock_top.cli import main
+
+    assert main(["prices", "--format", "xml"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "--format" in err

@@ -263,22 +263,22 @@ def make_row(
     return ModelRow("us-east-1", None, info, FIGURES, series, latest)
 
 
-def test_usd_per_hour_uses_latest_rates_and_the_latest_complete_cache_period() -> None:
-    # Per-minute rates of the newest complete period (period 300 s, index 1).
-    latest: dict[str, float | None] = {"input_tokens": 10_000.0, "output_tokens": 2_000.0}
-    series: dict[str, tuple[float | None, ...]] = {
-        "cache_read_tokens": (None, 50_000.0, 999_999.0),  # index 2 is partial: not used
-        "cache_write_tokens": (None, None, 5.0),
+def test_usd_per_hour_uses_the_latest_per_minute_rates() -> None:
+    latest: dict[str, float | None] = {
+        "input_tokens": 10_000.0,
+        "output_tokens": 2_000.0,
+        "cache_read_tokens": 10_000.0,
+        "cache_write_tokens": 0.0,
     }
-    row = make_row(latest, series)
-    # Per minute: 10k * 3 + 2k * 15 + (50k / 5) * 0.3 = 63,000 USD-per-M -> 0.063 USD; * 60
-    assert usd_per_hour(row, SONNET_PRICE, latest_index=1, period_s=300) == pytest.approx(3.78)
-    # Without the index the cache tokens are left out: 60,000 / 1M * 60
-    assert usd_per_hour(row, SONNET_PRICE) == pytest.approx(3.6)
+    row = make_row(latest, {})
+    # Per minute: 10k * 3 + 2k * 15 + 10k * 0.3 = 63,000 USD-per-M -> 0.063 USD; * 60
+    assert usd_per_hour(row, SONNET_PRICE) == pytest.approx(3.78)
+    no_cache = make_row({"input_tokens": 10_000.0, "output_tokens": 2_000.0}, {})
+    assert usd_per_hour(no_cache, SONNET_PRICE) == pytest.approx(3.6)
 
 
 def test_usd_per_hour_is_none_without_a_complete_period() -> None:
-    assert usd_per_hour(make_row({}, {}), SONNET_PRICE, latest_index=-1) is None
+    assert usd_per_hour(make_row({}, {}), SONNET_PRICE) is None
 
 
 def test_the_monitors_own_cost() -> None:

@@ -26,6 +26,7 @@ from bedrock_top.config import (
     parse_regions,
     parse_window,
 )
+from bedrock_top.pricing import PriceTable
 from bedrock_top.snapshot import ModelRow, Snapshot
 from bedrock_top.source import CloudWatchClient, Poller, PollSettings
 
@@ -176,7 +177,7 @@ def visible_rows(snapshot: Snapshot, settings: Settings) -> list[ModelRow]:
 def run_once(settings: Settings) -> int:
     from bedrock_top.render import render_csv, render_json, render_table
 
-    poller = Poller(make_clients(settings), poll_settings(settings))
+    poller = Poller(make_clients(settings), poll_settings(settings), prices=PriceTable.load())
     snapshot = poller.poll()
     rows = visible_rows(snapshot, settings)
     if settings.format == "json":
@@ -194,8 +195,13 @@ def run_once(settings: Settings) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     settings: Settings | None = None
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        settings = parse_settings(argv)
+        if args[:1] == ["prices"]:
+            from bedrock_top.prices_cli import run_prices
+
+            return run_prices(args[1:])
+        settings = parse_settings(args)
         if settings.once:
             return run_once(settings)
         from bedrock_top.tui.app import run_app

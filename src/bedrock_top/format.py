@@ -33,3 +33,16 @@ def fmt_pct(value: float | None) -> str:
     if pct and pct < 0.1:
         return "<0.1%"
     return f"{pct:.1f}%"
+
+
+def fmt_usd(value: float | None) -> str:
+    """Dollars with the precision a glance needs: '$0.0042', '$3.21', '$1,234'."""
+    if value is None:
+        return "-"
+    if value == 0:
+        return "$0"
+    if abs(value) < 0.01:
+        return f"${value:.4f}"
+    if abs(value) < 1000:
+        return f"${value:.2f}"
+    return f"${value:,.0f}"

@@ -23,7 +23,7 @@ import platformdirs
 
 from bedrock_top.catalog import parse_model_id
 from bedrock_top.config import ConfigError
-from bedrock_top.snapshot import ModelRow, WindowFigures
+from bedrock_top.snapshot import ModelRow, RowCost, WindowFigures
 
 PER_MILLION: Final = 1_000_000
 # GetMetricData has no free tier; the rate varies by region, hence configurable.
@@ -277,6 +277,15 @@ class PriceTable:
         layers.append((SOURCE_BUNDLED, bundled.entries))
         return cls(layers, aliases, exact, [warning] if warning else [], as_of)
 
+    def listing(self) -> list[tuple[str, str, Price]]:
+        """(model id, name, winning price) for every model the table can price."""
+        seen: dict[str, tuple[str, str, Price]] = {}
+        for source, index in self._layers:
+            for entry in index.values():
+                if entry.key not in seen:
+                    seen[entry.key] = (entry.key, entry.name, entry.price(None, source))
+        return sorted(seen.values())
+
     def lookup(self, model_id: str) -> Price | None:
         """The price of one ModelId, or None when unknown (never a guess from a family)."""
         target = self._aliases.get(model_id, model_id)
@@ -338,24 +347,23 @@ def cache_savings(figures: WindowFigures, price: Price) -> float:
     return figures.cache_read_tokens * (price.input - price.cache_read) / PER_MILLION
 
 
-def usd_per_hour(
-    row: ModelRow, price: Price, latest_index: int = -1, period_s: int = 60
-) -> float | None:
-    """USD/hour at the rate of the newest complete period; None when no period is complete.
-
-    Input and output tokens are ``row.latest`` per-minute rates. ``latest`` has no cache
-    rates, so cache read/write tokens are read from ``row.series`` at ``latest_index`` (pass
-    ``Snapshot.latest_complete_index`` and ``Snapshot.period``) and turned into per-minute
-    rates; with ``latest_index < 0`` they are left out.
-    """
+def usd_per_hour(row: ModelRow, price: Price) -> float | None:
+    """USD/hour at the token rates of the newest complete period (``row.latest``, per
+    minute); None when no period is complete yet."""
     if not row.latest:
         return None
-    per_minute = [row.latest.get("input_tokens") or 0.0, row.latest.get("output_tokens") or 0.0]
-    for key in ("cache_read_tokens", "cache_write_tokens"):
-        series = row.series.get(key, ())
-        value = series[latest_index] if 0 <= latest_index < len(series) else None
-        per_minute.append((value or 0.0) * 60 / period_s)
+    keys = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+    per_minute = [row.latest.get(key) or 0.0 for key in keys]
     return token_cost(price, *per_minute) * 60
+
+
+def row_cost(row: ModelRow, price: Price | None) -> RowCost | None:
+    """The money figures of a row, or None when its model has no known price."""
+    if price is None:
+        return None
+    return RowCost(
+        window_cost(row.window, price), usd_per_hour(row, price), cache_savings(row.window, price)
+    )
 
 
 # --- the monitor's own cost -----------------------------------------------------------------

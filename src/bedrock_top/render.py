@@ -13,6 +13,7 @@ from rich.table import Table
 
 from bedrock_top.columns import COLUMNS_BY_KEY
 from bedrock_top.format import fmt_count, fmt_ms, fmt_pct
+from bedrock_top.pricing import api_cost_usd
 from bedrock_top.snapshot import ModelRow, Snapshot
 
 
@@ -22,7 +23,11 @@ def _iso(epoch: float) -> str:
 
 def to_json_dict(snapshot: Snapshot, rows: list[ModelRow]) -> dict[str, Any]:
     api = snapshot.api
-    totals = {k: sum(getattr(r.window, k) for r in rows) for k in snapshot.totals()}
+    totals: dict[str, Any] = {k: sum(getattr(r.window, k) for r in rows) for k in snapshot.totals()}
+    # Money over the rows with a known price; the others are named, never counted as 0.
+    totals["cost_usd"] = sum(r.cost.window_usd for r in rows if r.cost)
+    totals["usd_per_hour"] = sum(r.cost.usd_per_hour or 0.0 for r in rows if r.cost)
+    totals["unpriced_models"] = sorted({r.model_id for r in rows if r.cost is None})
     return {
         "window": {
             "start": _iso(snapshot.window_start),
@@ -37,6 +42,7 @@ def to_json_dict(snapshot: Snapshot, rows: list[ModelRow]) -> dict[str, Any]:
             "get_metric_data_calls": api.get_metric_data_calls,
             "list_metrics_calls": api.list_metrics_calls,
             "metrics_requested": api.metrics_requested,
+            "cost_usd": api_cost_usd(api.metrics_requested),
         },
         "warnings": list(snapshot.warnings),
     }

@@ -22,7 +22,14 @@ from bedrock_top.catalog import (
 from bedrock_top.series import ModelSeries
 
 # Rates in ``ModelRow.latest`` are per minute, whatever the period.
-LATEST_RATE_KEYS = ("invocations", "input_tokens", "output_tokens", "tpm_quota")
+LATEST_RATE_KEYS = (
+    "invocations",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "tpm_quota",
+)
 LATEST_VALUE_KEYS = ("latency_avg", "latency_p90", "ttft_avg", "ttft_p90")
 
 # Per-period series every row carries (oldest first), for sparklines and latest-minute figures.
@@ -79,6 +86,15 @@ class WindowFigures:
 
 
 @dataclass(frozen=True, slots=True)
+class RowCost:
+    """Money figures of a row whose model has a known price (USD)."""
+
+    window_usd: float  # tokens over the window at on-demand prices
+    usd_per_hour: float | None  # at the newest complete minute's rate; None: none complete
+    cache_savings_usd: float  # what cache reads saved against the full input price
+
+
+@dataclass(frozen=True, slots=True)
 class ModelRow:
     """One (region, account, model) row: window figures plus per-period series."""
 
@@ -88,6 +104,7 @@ class ModelRow:
     window: WindowFigures
     series: Mapping[str, tuple[float | None, ...]]
     latest: Mapping[str, float | None] = field(default_factory=dict)
+    cost: RowCost | None = None  # None: no known price for this model
 
     @property
     def model_id(self) -> str:
@@ -101,7 +118,8 @@ class ModelRow:
     @staticmethod
     def csv_fields() -> tuple[str, ...]:
         names = (f.name for f in fields(WindowFigures))
-        return ("region", "account", "model_id", "provider", "profile", *names)
+        money = ("cost_usd", "usd_per_hour", "cache_savings_usd")
+        return ("region", "account", "model_id", "provider", "profile", *names, *money)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -113,6 +131,9 @@ class ModelRow:
         if self.account is not None:
             out["account"] = self.account
         out.update(asdict(self.window))
+        out["cost_usd"] = self.cost.window_usd if self.cost else None
+        out["usd_per_hour"] = self.cost.usd_per_hour if self.cost else None
+        out["cache_savings_usd"] = self.cost.cache_savings_usd if self.cost else None
         return out
 
 
@@ -211,8 +232,7 @@ def build_row(
         if (metric, SUM) in rings or (metric, AVERAGE) not in rings:
             sums, counts = per_period(metric, SUM), per_period(metric, SAMPLE_COUNT)
             series[f"{metric}_avg"] = tuple(
-                s / c if s is not None and c else None
-                for s, c in zip(sums, counts, strict=True)
+                s / c if s is not None and c else None for s, c in zip(sums, counts, strict=True)
             )
         else:  # the live tier asks CloudWatch for the per-period average alone
             series[f"{metric}_avg"] = per_period(metric, AVERAGE)

@@ -22,6 +22,7 @@ from bedrock_top.catalog import (
     choose_metric_names,
 )
 from bedrock_top.plan import Call, MetricQuery, SeriesKey, align_down, plan_calls
+from bedrock_top.pricing import Price, PriceTable, row_cost
 from bedrock_top.series import ModelSeries
 from bedrock_top.snapshot import ApiUsage, ModelRow, Snapshot, build_row, complete_index
 
@@ -322,9 +323,12 @@ class Poller:
         clients: Mapping[str, CloudWatchClient],
         settings: PollSettings,
         clock: Clock = time.time,
+        prices: PriceTable | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
+        self.prices = prices
+        self._price_of: dict[str, Price | None] = {}
         self.regions = {
             name: RegionPoller(name, client, settings, clock) for name, client in clients.items()
         }
@@ -366,6 +370,8 @@ class Poller:
         for region in self.regions.values():
             rows.extend(region.rows(now))
             messages.extend(region.messages)
+        if self.prices is not None:
+            rows = [replace(r, cost=row_cost(r, self._price(r.model_id))) for r in rows]
         rows.sort(key=lambda r: (-r.window.invocations, r.region, r.model_id))
         return Snapshot(
             taken_at=now,
@@ -379,7 +385,12 @@ class Poller:
             warnings=tuple(dict.fromkeys(messages)),
         )
 
+    def _price(self, model_id: str) -> Price | None:
+        if model_id not in self._price_of and self.prices is not None:
+            self._price_of[model_id] = self.prices.lookup(model_id)
+        return self._price_of.get(model_id)
+
     def with_settings(self, settings: PollSettings) -> Poller:
         """A poller for new window/period settings that reuses the clients (reloads data)."""
         clients = {name: r.client for name, r in self.regions.items()}
-        return Poller(clients, replace(settings), self.clock)
+        return Poller(clients, replace(settings), self.clock, self.prices)

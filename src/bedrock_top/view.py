@@ -14,8 +14,8 @@ from typing import Final
 
 from rich.text import Text
 
-from bedrock_top.format import fmt_count, fmt_ms, fmt_pct
-from bedrock_top.snapshot import ModelRow, Snapshot
+from bedrock_top.format import fmt_count, fmt_ms, fmt_pct, fmt_usd
+from bedrock_top.snapshot import ModelRow, RowCost, Snapshot
 from bedrock_top.spark import sparkline
 
 Value = float | str | None
@@ -112,6 +112,17 @@ def _text(value: Value) -> str:
     return str(value) if value is not None else ""
 
 
+def _usd(value: Value) -> str:
+    return fmt_usd(value) if isinstance(value, int | float) else "-"
+
+
+def _cost(get: Callable[[RowCost], float | None]) -> Callable[[ModelRow], Value]:
+    return lambda row: get(row.cost) if row.cost is not None else None
+
+
+COST_COLUMNS: Final = frozenset({"usd_per_hour", "cost"})
+
+
 TABLE_COLUMNS: Final[tuple[TableColumn, ...]] = (
     TableColumn("model", "Model", 40, 0, lambda r: r.model_id, _text, numeric=False),
     TableColumn("region", "Region", 14, 3, lambda r: r.region, _text, numeric=False),
@@ -127,6 +138,8 @@ TABLE_COLUMNS: Final[tuple[TableColumn, ...]] = (
     TableColumn("throttles", "Throttles", 9, 2, lambda r: r.window.throttles, _num),
     TableColumn("error_rate", "Err %", 6, 2, lambda r: r.window.error_rate, _pct),
     TableColumn("cache_hit", "Cache %", 7, 8, lambda r: r.window.cache_hit_ratio, _pct),
+    TableColumn("usd_per_hour", "$/hour", 8, 3, _cost(lambda c: c.usd_per_hour), _usd),
+    TableColumn("cost", "$ (win)", 8, 6, _cost(lambda c: c.window_usd), _usd),
     TableColumn("invocations", "Inv (win)", 9, 5, lambda r: r.window.invocations, _num),
     TableColumn(
         "tokens",
@@ -233,7 +246,11 @@ def cell_text(column: TableColumn, row: ModelRow, snapshot: Snapshot, state: Vie
     """The text of one cell (the sparkline column draws the chosen metric)."""
     if column.key == "spark":
         return spark_cell(row, snapshot, state.spark_metric, column.width)
-    text = Text(column.text(column.value(row)), no_wrap=True, overflow="ellipsis")
+    if column.key in COST_COLUMNS and row.cost is None:
+        content = "?"  # no known price: never shown as 0
+    else:
+        content = column.text(column.value(row))
+    text = Text(content, no_wrap=True, overflow="ellipsis")
     if column.numeric:
         text.justify = "right"
     return text

@@ -12,6 +12,7 @@ from textual.pilot import Pilot
 
 from bedrock_top.config import Settings
 from bedrock_top.demo import DemoCloudWatch
+from bedrock_top.pricing import PriceTable
 from bedrock_top.source import CloudWatchClient, Poller, PollSettings
 from bedrock_top.tui.app import BedrockTopApp
 
@@ -53,7 +54,10 @@ def make_app(
         seed=seed,
         **settings,  # type: ignore[arg-type]
     )
-    poller = Poller(clients, PollSettings(window_s=window_s, period_s=period_s), clock=clock)
+    prices = PriceTable.load(cache_path=Path("/nonexistent/bedrock-top/prices.json"))
+    poller = Poller(
+        clients, PollSettings(window_s=window_s, period_s=period_s), clock=clock, prices=prices
+    )
     return BedrockTopApp(config, poller, clock=clock, export_dir=tmp_path)
 
 

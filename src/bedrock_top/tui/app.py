@@ -32,6 +32,7 @@ from bedrock_top.config import (
     parse_window,
 )
 from bedrock_top.errors import describe_error
+from bedrock_top.pricing import PriceTable
 from bedrock_top.render import render_csv
 from bedrock_top.snapshot import Snapshot
 from bedrock_top.source import Clock, Poller, PollSettings
@@ -455,7 +456,7 @@ def run_app(settings: Settings) -> int:
     """Build clients and the poller, then run the TUI until the user quits."""
     from bedrock_top.cli import make_clients, poll_settings
 
-    poller = Poller(make_clients(settings), poll_settings(settings))
+    poller = Poller(make_clients(settings), poll_settings(settings), prices=PriceTable.load())
     app = BedrockTopApp(settings, poller)
     app.run()
     return app.return_code or 0

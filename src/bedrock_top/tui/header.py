@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widgets import Static
 
-from bedrock_top.format import fmt_count, fmt_pct
+from bedrock_top.format import fmt_count, fmt_pct, fmt_usd
+from bedrock_top.pricing import api_usd_per_hour
 from bedrock_top.snapshot import Snapshot
 
 
@@ -93,6 +94,17 @@ def header_text(state: HeaderState, snapshot: Snapshot | None, now: float) -> Te
     line.append(f"  {fmt_count(round(rates['output_tokens']))} out tok")
     line.append(f"  │ window err {fmt_pct(error_rate)}")
     line.append(f"  throttles {fmt_count(totals['throttles'])}")
+    priced = [r.cost.usd_per_hour or 0.0 for r in snapshot.rows if r.cost is not None]
+    if priced:
+        spend = sum(priced)
+        unpriced = sum(1 for r in snapshot.rows if r.cost is None and r.window.invocations)
+        line.append(f"  │ now {fmt_usd(spend)}/h ≈ {fmt_usd(spend * 24)}/day", style="bold")
+        if unpriced:
+            line.append(f" (+{unpriced} unpriced)")
     api = snapshot.api
-    line.append(f"  │ API {api.requests} calls, {fmt_count(api.metrics_requested)} metrics")
+    monitor = api_usd_per_hour(api.last_poll_metrics, state.interval_s)
+    line.append(f"  │ monitor {fmt_usd(monitor)}/h")
+    if state.interval_s < 60:
+        line.append(" (interval < 60s re-reads the same minute)", style="bold")
+    line.append(f", {fmt_count(api.metrics_requested)} metrics so far")
     return line
