@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final, Literal
 
 NAMESPACE: Final = "AWS/Bedrock"
@@ -174,8 +175,10 @@ class ModelInfo:
     kind: str  # "base", "inference-profile", "application-profile", "provisioned", ...
 
 
+@lru_cache(maxsize=16_384)
 def parse_model_id(model_id: str) -> ModelInfo:
-    """Derive provider and profile kind from a ModelId dimension value."""
+    """Derive provider and profile kind from a ModelId dimension value (cached: every
+    snapshot row asks again)."""
     text = model_id
     arn = _ARN.match(model_id)
     if arn:

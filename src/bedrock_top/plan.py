@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Final
 
 from bedrock_top.catalog import MODEL_DIMENSION, NAMESPACE
@@ -60,11 +61,7 @@ class MetricQuery:
 
     def to_request(self, query_id: str) -> dict[str, Any]:
         stat: dict[str, Any] = {
-            "Metric": {
-                "Namespace": NAMESPACE,
-                "MetricName": self.metric_name,
-                "Dimensions": [{"Name": MODEL_DIMENSION, "Value": self.key.model_id}],
-            },
+            "Metric": _metric(self.metric_name, self.key.model_id),
             "Period": self.period,
             "Stat": self.key.stat,
         }
@@ -72,6 +69,16 @@ class MetricQuery:
         if self.key.account is not None:
             query["AccountId"] = self.key.account
         return query
+
+
+@lru_cache(maxsize=65_536)
+def _metric(metric_name: str, model_id: str) -> dict[str, Any]:
+    """The Metric part of a query: the same every poll, so built once (never mutated)."""
+    return {
+        "Namespace": NAMESPACE,
+        "MetricName": metric_name,
+        "Dimensions": [{"Name": MODEL_DIMENSION, "Value": model_id}],
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,42 +125,57 @@ def check_period(period: int, start: int, now: float) -> None:
             )
 
 
+def _check_query(start: int, period: int, alignment: int, end: int, now: float) -> None:
+    if start % alignment:
+        raise PlanError(f"start {start} is not aligned to {alignment}s")
+    if start >= end:
+        raise PlanError("query start must be before the end of the window")
+    check_period(period, start, now)
+    if datapoints(start, end, period) > MAX_DATAPOINTS_PER_CALL:
+        raise PlanError(
+            f"one series over this range needs {datapoints(start, end, period)} "
+            f"datapoints; CloudWatch allows {MAX_DATAPOINTS_PER_CALL} per call: "
+            "use a larger period"
+        )
+
+
 def plan_calls(queries: list[MetricQuery], end: int, now: float) -> list[Call]:
     """Pack queries into as few GetMetricData calls as the limits allow.
 
     Queries are taken latest-start first, so most calls keep a short time range
     (incremental polls stay incremental) and only the boundary call widens to an earlier
     start. When datapoints do not bind, the count is ``ceil(len(queries) / 500)``: the minimum.
+    Queries sharing (start, period) are checked and packed as one group: a poll has
+    thousands of queries but only a handful of groups.
     """
+    groups: dict[tuple[int, int, int], list[MetricQuery]] = {}
     for q in queries:
-        if q.start % q.alignment:
-            raise PlanError(f"start {q.start} is not aligned to {q.alignment}s")
-        if q.start >= end:
-            raise PlanError("query start must be before the end of the window")
-        check_period(q.period, q.start, now)
-        if datapoints(q.start, end, q.period) > MAX_DATAPOINTS_PER_CALL:
-            raise PlanError(
-                f"one series over this range needs {datapoints(q.start, end, q.period)} "
-                f"datapoints; CloudWatch allows {MAX_DATAPOINTS_PER_CALL} per call: "
-                "use a larger period"
-            )
+        groups.setdefault((q.start, q.period, q.alignment), []).append(q)
+    for start, period, alignment in groups:
+        _check_query(start, period, alignment, end, now)
 
-    ordered = sorted(queries, key=lambda q: -q.start)
     calls: list[Call] = []
     current: list[MetricQuery] = []
     periods: Counter[int] = Counter()
     step = 1  # the call start must be aligned for every query in it: lcm of alignments
-    for q in ordered:
-        periods[q.period] += 1
-        step = math.lcm(step, q.alignment)
-        start = align_down(q.start, step)  # q has the earliest start so far
-        points = sum(n * datapoints(start, end, p) for p, n in periods.items())
-        if current and (len(current) >= MAX_QUERIES_PER_CALL or points > MAX_DATAPOINTS_PER_CALL):
-            calls.append(_make_call(current, end))
-            current = []
-            periods = Counter({q.period: 1})
-            step = q.alignment
-        current.append(q)
+    for (start, period, alignment), members in sorted(groups.items(), key=lambda g: -g[0][0]):
+        taken = 0
+        while taken < len(members):
+            new_step = math.lcm(step, alignment) if current else alignment
+            call_start = align_down(start, new_step)  # this group has the earliest start yet
+            used = sum(n * datapoints(call_start, end, p) for p, n in periods.items())
+            fits = (MAX_DATAPOINTS_PER_CALL - used) // datapoints(call_start, end, period)
+            take = min(MAX_QUERIES_PER_CALL - len(current), fits, len(members) - taken)
+            if take <= 0 and not current:  # cannot happen after _check_query; never loop
+                raise PlanError("a query does not fit in an empty call")
+            if take > 0:
+                current.extend(members[taken : taken + take])
+                periods[period] += take
+                step = new_step
+                taken += take
+            if taken < len(members):  # this call is full: start the next one
+                calls.append(_make_call(current, end))
+                current, periods, step = [], Counter(), 1
     if current:
         calls.append(_make_call(current, end))
     return calls

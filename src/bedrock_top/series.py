@@ -8,6 +8,7 @@ overwrites (never adds to) what was there: late CloudWatch data cannot be double
 
 from __future__ import annotations
 
+import math
 from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -18,13 +19,17 @@ _EMPTY = -1
 class Ring:
     """Values of one per-period series for the last ``size`` periods."""
 
-    __slots__ = ("period", "size", "stamps", "values")
+    __slots__ = ("end", "period", "size", "stamps", "values")
 
     def __init__(self, period: int, size: int) -> None:
         self.period = period
         self.size = size
         self.stamps = array("q", [_EMPTY]) * size
-        self.values = array("d", [0.0]) * size
+        self.values = array("d", [0.0]) * size  # 0.0 in every empty slot
+        # End of the newest range replaced. Ranges are contiguous (each poll re-reads from
+        # before the last one ended), so then every slot holds a period of
+        # [end - size * period, end) or is empty: the window sum is a plain sum of ``values``.
+        self.end: int | None = None
 
     def _slot(self, t: int) -> int:
         return (t // self.period) % self.size
@@ -35,15 +40,20 @@ class Ring:
         Periods inside the range without a point become empty ("no data"), points outside
         the ring's reach (older than ``end - size * period``) are dropped.
         """
-        start = max(start, end - self.size * self.period)
-        period, stamps = self.period, self.stamps
+        reach = end - self.size * self.period
+        contiguous = (self.end is not None and start <= self.end) or start <= reach
+        start = max(start, reach)
+        period, stamps, values = self.period, self.stamps, self.values
         for t in range(start - start % period, end, period):
-            stamps[self._slot(t)] = _EMPTY
+            slot = self._slot(t)
+            stamps[slot] = _EMPTY
+            values[slot] = 0.0
         for t, value in points:
             if start <= t < end:
                 slot = self._slot(t)
                 stamps[slot] = t
-                self.values[slot] = value
+                values[slot] = value
+        self.end = end if contiguous else None
 
     def get(self, t: int) -> float | None:
         slot = self._slot(t)
@@ -51,11 +61,42 @@ class Ring:
 
     def total(self, start: int, end: int) -> float:
         """Sum of the values stored for periods in [start, end)."""
+        if end == self.end and start == end - self.size * self.period:
+            return math.fsum(self.values)  # the whole ring is exactly this window
         return sum(v for s, v in zip(self.stamps, self.values, strict=True) if start <= s < end)
 
+    def window_arrays(self, start: int, end: int) -> tuple[array[float], array[int]] | None:
+        """Copies of (values, stamps) in period order from ``start``, when [start, end) is
+        exactly the ring's span; None otherwise. Copies are immutable snapshots that another
+        thread can read while this ring keeps changing."""
+        if end - start != self.size * self.period:
+            return None
+        first = self._slot(start)
+        return (
+            self.values[first:] + self.values[:first],
+            self.stamps[first:] + self.stamps[:first],
+        )
+
+    def has_data(self, start: int, end: int) -> bool:
+        """Whether any period in [start, end) holds a non-zero value (stops at the first)."""
+        return any(v and start <= s < end for s, v in zip(self.stamps, self.values, strict=True))
+
     def points(self, start: int, end: int) -> list[float | None]:
-        """One entry per period in [start, end), None where there is no data."""
-        return [self.get(t) for t in range(start, end, self.period)]
+        """One entry per period in [start, end), None where there is no data.
+
+        Runs for every series on every snapshot, so it walks the arrays in slot order
+        (a rotation) instead of looking up each period."""
+        period, size = self.period, self.size
+        first = self._slot(start)
+        stamps = self.stamps[first:] + self.stamps[:first]
+        values = self.values[first:] + self.values[:first]
+        count = (end - start) // period
+        if count > size:  # longer than the ring holds: the oldest periods are unknown
+            return [None] * (count - size) + self.points(end - size * period, end)
+        return [
+            v if s == t else None
+            for v, s, t in zip(values, stamps, range(start, end, period), strict=False)
+        ]
 
 
 @dataclass(slots=True)
@@ -68,10 +109,6 @@ class ModelSeries:
     # (metric, stat) -> end of the last range fetched for that series; a series missing here
     # is read over the whole window when it is next wanted.
     loaded: dict[tuple[str, str], int] = field(default_factory=dict)
-
-    def window_total(self, metric: str, stat: str, start: int, end: int) -> float:
-        ring = self.rings.get((metric, stat))
-        return ring.total(start, end) if ring else 0.0
 
     def ring(self, metric: str, stat: str, period: int, size: int) -> Ring:
         key = (metric, stat)

@@ -7,7 +7,8 @@ single whole-window value CloudWatch computed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from array import array
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -30,7 +31,6 @@ LATEST_RATE_KEYS = (
     "cache_write_tokens",
     "tpm_quota",
 )
-LATEST_VALUE_KEYS = ("latency_avg", "latency_p90", "ttft_avg", "ttft_p90")
 
 # Per-period series every row carries (oldest first), for sparklines and latest-minute figures.
 SERIES_KEYS = (
@@ -185,20 +185,40 @@ def _ratio(num: float, denom: float) -> float | None:
     return num / denom if denom else None
 
 
-def latest_figures(
-    series: Mapping[str, tuple[float | None, ...]], index: int, period: int
-) -> dict[str, float | None]:
-    """Values of the newest complete period: counters as per-minute rates (no data = 0),
-    latencies as they are (no data = None). Nothing at all when no period is complete."""
-    if index < 0:
-        return {}
-    per_minute = period / 60
-    latest: dict[str, float | None] = {}
-    for key in LATEST_RATE_KEYS:
-        latest[key] = (series[key][index] or 0.0) / per_minute
-    for key in LATEST_VALUE_KEYS:
-        latest[key] = series[key][index]
-    return latest
+class WindowSeries(Mapping[str, tuple[float | None, ...]]):
+    """A row's per-period series, each built on first use from copies of its ring.
+
+    Most series are never looked at (rows scrolled out of view, sparklines of other
+    metrics), so a snapshot copies the ring arrays (cheap, and safe to read from another
+    thread) and turns them into tuples only when asked.
+    """
+
+    __slots__ = ("_builders", "_cache")
+
+    def __init__(self, builders: dict[str, Callable[[], tuple[float | None, ...]]]) -> None:
+        self._builders = builders
+        self._cache: dict[str, tuple[float | None, ...]] = {}
+
+    def __getitem__(self, key: str) -> tuple[float | None, ...]:
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = self._builders[key]()
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._builders)
+
+    def __len__(self) -> int:
+        return len(self._builders)
+
+
+Series = tuple[float | None, ...]
+
+
+def _points(arrays: tuple[array[float], array[int]], start: int, period: int) -> Series:
+    values, stamps = arrays
+    times = range(start, start + len(values) * period, period)
+    return tuple(v if s == t else None for v, s, t in zip(values, stamps, times, strict=True))
 
 
 def build_row(
@@ -211,32 +231,37 @@ def build_row(
     period: int,
     latest_index: int = -1,
 ) -> ModelRow:
-    """Compute one row's exact window figures and per-period series from its rings."""
+    """Compute one row's exact window figures from its rings; its series are lazy."""
     rings = stored.rings
-    totals: dict[str, float] = {}
-    series: dict[str, tuple[float | None, ...]] = {}
-    empty: tuple[float | None, ...] = (None,) * ((window_end - window_start) // period)
+    count = (window_end - window_start) // period
+    empty: Series = (None,) * count
 
-    def per_period(metric: str, stat: str) -> tuple[float | None, ...]:
+    def source(metric: str, stat: str) -> Callable[[], Series]:
         ring = rings.get((metric, stat))
-        return tuple(ring.points(window_start, window_end)) if ring else empty
+        if ring is None:
+            return lambda: empty
+        arrays = ring.window_arrays(window_start, window_end)
+        if arrays is None:  # a window other than the ring's own span: compute it now
+            values = tuple(ring.points(window_start, window_end))
+            return lambda: values
+        return lambda: _points(arrays, window_start, period)
 
     def total(metric: str, stat: str) -> float:
         ring = rings.get((metric, stat))
         return ring.total(window_start, window_end) if ring else 0.0
 
+    builders: dict[str, Callable[[], Series]] = {}
     for key in (*COUNTER_KEYS, "tpm_quota"):
-        totals[key] = total(key, SUM)
-        series[key] = per_period(key, SUM)
+        builders[key] = source(key, SUM)
     for metric in ("latency", "ttft"):
         if (metric, SUM) in rings or (metric, AVERAGE) not in rings:
-            sums, counts = per_period(metric, SUM), per_period(metric, SAMPLE_COUNT)
-            series[f"{metric}_avg"] = tuple(
-                s / c if s is not None and c else None for s, c in zip(sums, counts, strict=True)
+            builders[f"{metric}_avg"] = _ratio_series(
+                source(metric, SUM), source(metric, SAMPLE_COUNT)
             )
         else:  # the live tier asks CloudWatch for the per-period average alone
-            series[f"{metric}_avg"] = per_period(metric, AVERAGE)
-        series[f"{metric}_p90"] = per_period(metric, "p90")
+            builders[f"{metric}_avg"] = source(metric, AVERAGE)
+        builders[f"{metric}_p90"] = source(metric, "p90")
+    totals = {key: total(key, SUM) for key in (*COUNTER_KEYS, "tpm_quota")}
 
     def window_stat(metric: str, stat: str) -> float | None:
         return stored.window_stats.get((metric, stat))
@@ -258,5 +283,39 @@ def build_row(
         throttle_rate=_ratio(throttles, inv + throttles),
         tpm_quota=int(totals["tpm_quota"]) if ("tpm_quota", SUM) in stored.loaded else None,
     )
-    latest = latest_figures(series, latest_index, period)
+    latest = _latest(stored, window_start + latest_index * period, latest_index, period)
+    series = WindowSeries(builders)
     return ModelRow(region, account, parse_model_id(model_id), figures, series, latest)
+
+
+def _ratio_series(sums: Callable[[], Series], counts: Callable[[], Series]) -> Callable[[], Series]:
+    def build() -> Series:
+        return tuple(
+            s / c if s is not None and c else None for s, c in zip(sums(), counts(), strict=True)
+        )
+
+    return build
+
+
+def _latest(stored: ModelSeries, t: int, index: int, period: int) -> dict[str, float | None]:
+    """Values of the newest complete period [t, t + period): counters as per-minute rates
+    (no data = 0), latencies as they are (no data = None); nothing when none is complete."""
+    if index < 0:
+        return {}
+
+    def value(metric: str, stat: str) -> float | None:
+        ring = stored.rings.get((metric, stat))
+        return ring.get(t) if ring else None
+
+    per_minute = period / 60
+    latest: dict[str, float | None] = {
+        key: (value(key, SUM) or 0.0) / per_minute for key in LATEST_RATE_KEYS
+    }
+    for metric in ("latency", "ttft"):
+        if (metric, SUM) in stored.rings or (metric, AVERAGE) not in stored.rings:
+            total, n = value(metric, SUM), value(metric, SAMPLE_COUNT)
+            latest[f"{metric}_avg"] = total / n if total is not None and n else None
+        else:
+            latest[f"{metric}_avg"] = value(metric, AVERAGE)
+        latest[f"{metric}_p90"] = value(metric, "p90")
+    return latest

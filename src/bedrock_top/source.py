@@ -193,7 +193,12 @@ class RegionPoller:
             if existing is None or existing.metric_names != names:
                 self.models[key] = ModelSeries(metric_names=names)
 
-    def plan(self, now: float, wake: Collection[ModelKey] = ()) -> tuple[list[Call], int, int]:
+    def plan(
+        self,
+        now: float,
+        wake: Collection[ModelKey] = (),
+        tiers: Mapping[ModelKey, Tier] | None = None,
+    ) -> tuple[list[Call], int, int]:
         """The calls this poll needs: a full window for new models, the recent tail otherwise.
         With ``wake`` (models whose heartbeat just showed traffic), only the series those
         models lack, so they show their full figures in the same poll.
@@ -209,7 +214,9 @@ class RegionPoller:
         queries: list[MetricQuery] = []
         models = [(k, self.models[k]) for k in wake] if wake else self.models.items()
         for (account, model_id), stored in models:
-            tier = self.tier(account, model_id, stored, start, end)
+            tier = (tiers or {}).get((account, model_id)) or self.tier(
+                account, model_id, stored, start, end
+            )
             for key, name in stored.metric_names.items():
                 period_stats, window_stats = METRICS_BY_KEY[key].stats(tier)
                 for stat in period_stats:
@@ -237,7 +244,7 @@ class RegionPoller:
             return "full"
         published = [hb for hb in HEARTBEAT_SERIES if hb[0] in stored.metric_names]
         loaded = bool(published) and all(hb in stored.loaded for hb in published)
-        if loaded and not any(stored.window_total(m, s, start, end) for m, s in published):
+        if loaded and not any(stored.rings[hb].has_data(start, end) for hb in published):
             return "heartbeat"
         return "live"
 
@@ -247,13 +254,14 @@ class RegionPoller:
         if self.discovered_at is None or now - self.discovered_at >= self.settings.rediscover_s:
             self._rediscover(now)
         start, end = self._window(now)
-        idle = {k for k, s in self.models.items() if self.tier(*k, s, start, end) == "heartbeat"}
+        tiers = {k: self.tier(*k, s, start, end) for k, s in self.models.items()}
         self.messages = []
         wanted: dict[ModelKey, set[tuple[str, str, bool]]] = {key: set() for key in self.models}
-        calls, _, _ = self.plan(now)
+        calls, _, _ = self.plan(now, tiers=tiers)
         self._run(calls, wanted)
         # A model whose heartbeat just showed traffic gets the rest of its series now: a
         # second, small round only on polls where something wakes up.
+        idle = [k for k, tier in tiers.items() if tier == "heartbeat"]
         woken = [k for k in idle if self.tier(*k, self.models[k], start, end) != "heartbeat"]
         if woken:
             more, _, _ = self.plan(now, wake=woken)
@@ -263,6 +271,10 @@ class RegionPoller:
         # unknown and it is re-read over the whole window when wanted again.
         for key, stored in self.models.items():
             keep = wanted[key]
+            if all((*s, False) in keep for s in stored.loaded) and all(
+                (*s, True) in keep for s in stored.window_stats
+            ):
+                continue  # the usual case: nothing to drop
             stored.loaded = {s: t for s, t in stored.loaded.items() if (*s, False) in keep}
             stored.rings = {s: r for s, r in stored.rings.items() if (*s, False) in keep}
             stored.window_stats = {

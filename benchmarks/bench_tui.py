@@ -1,0 +1,284 @@
+"""Benchmarks of the live TUI (issue floors), each against a baseline measured in the same run.
+
+    .venv/bin/python benchmarks/bench_tui.py            # full run, ~2.5 minutes
+    .venv/bin/python benchmarks/bench_tui.py --quick    # tiny sizes (the smoke test uses it)
+
+Prints a table and writes benchmarks/results/tui.json. Timings on shared machines are
+noisy: every figure is the median of several runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual.widget import Widget
+from textual.widgets import DataTable
+
+from bedrock_top.config import Settings
+from bedrock_top.demo import DemoCloudWatch
+from bedrock_top.snapshot import Snapshot
+from bedrock_top.source import Poller, PollSettings
+from bedrock_top.tui.app import BedrockTopApp
+from bedrock_top.view import cell_text, visible_rows
+
+ROOT = Path(__file__).resolve().parent
+RESULTS = ROOT / "results"
+START = 1_790_000_030.0
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _app(models: int, clock: Clock, backend: DemoCloudWatch | None = None) -> BedrockTopApp:
+    backend = backend or DemoCloudWatch(seed=1, clock=clock, model_count=models)
+    poller = Poller({"us-east-1": backend}, PollSettings(), clock=clock)
+    return BedrockTopApp(Settings(demo=True), poller, clock=clock)
+
+
+class StockTable(DataTable[Text]):
+    """Baseline: Textual's DataTable updated cell by cell (what bedrock-top used first)."""
+
+    def load(self, app: BedrockTopApp, snapshot: Snapshot) -> int:
+        rows = visible_rows(snapshot, app.view)
+        if not self.columns:
+            for col in app.table.shown_columns:
+                self.add_column(col.header, width=col.width, key=col.key)
+        changed = 0
+        for row in rows:
+            cells = {c.key: cell_text(c, row, snapshot, app.view) for c in app.table.shown_columns}
+            if row.key not in self.rows:
+                self.add_row(*cells.values(), key=row.key)
+                continue
+            for key, text in cells.items():
+                if self.get_cell(row.key, key) != text:
+                    self.update_cell(row.key, key, text)
+                    changed += 1
+        return changed
+
+
+def render_visible(widget: Widget) -> None:
+    """Produce every visible line, as the compositor would after an update."""
+    for y in range(widget.size.height):
+        widget.render_line(y)
+
+
+async def screen_update(models: int, repeats: int) -> dict[str, float]:
+    """Time to apply one new poll to the screen and render the visible rows: bedrock-top's
+    table vs Textual's DataTable fed the same cells (the baseline)."""
+    clock = Clock()
+    app = _app(models, clock)
+    ours, stock = [], []
+    async with app.run_test(size=(200, 60)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        baseline = StockTable()
+        await app.mount(baseline, before=app.table)
+        baseline.styles.height = 58
+        app.table.display = False
+        assert app.snapshot is not None
+        baseline.load(app, app.snapshot)
+        await pilot.pause()
+        snapshots = []
+        for _ in range(repeats):
+            clock.now += 60
+            snapshots.append(app.poller.poll())
+        for snap in snapshots:
+            t0 = time.perf_counter()
+            baseline.load(app, snap)
+            render_visible(baseline)
+            stock.append(time.perf_counter() - t0)
+        app.table.display = True
+        baseline.display = False
+        await pilot.pause()
+        for snap in snapshots:
+            t0 = time.perf_counter()
+            app._accept(snap)  # spikes, filter/sort, patch the table
+            render_visible(app.table)
+            ours.append(time.perf_counter() - t0)
+            await pilot.pause()
+    o, s = statistics.median(ours) * 1000, statistics.median(stock) * 1000
+    return {"models": models, "ours_ms": o, "datatable_ms": s, "ratio": o / s}
+
+
+class SlowDemo(DemoCloudWatch):
+    """GetMetricData blocks until released, keeping a poll in flight."""
+
+    def __init__(self, clock: Clock, models: int) -> None:
+        super().__init__(seed=1, clock=clock, model_count=models)
+        self.release = threading.Event()
+
+    def get_metric_data(self, **kwargs: Any) -> dict[str, Any]:
+        self.release.wait(30)
+        return super().get_metric_data(**kwargs)
+
+
+async def key_latency(models: int, presses: int) -> dict[str, float]:
+    """Key press to handled, while a poll is in flight vs when idle."""
+    clock = Clock()
+    backend = SlowDemo(clock, models)
+    app = _app(models, clock, backend)
+
+    async def measure(pilot: Any) -> float:
+        samples = []
+        for _ in range(presses):
+            t0 = time.perf_counter()
+            await pilot.press("s")  # cycle the sparkline: redraws a column
+            samples.append(time.perf_counter() - t0)
+        return statistics.median(samples) * 1000
+
+    async with app.run_test(size=(200, 60)) as pilot:
+        await pilot.pause()
+        assert app.in_flight
+        busy = await measure(pilot)
+        backend.release.set()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        idle = await measure(pilot)
+    return {"models": models, "in_flight_ms": busy, "idle_ms": idle, "ratio": busy / idle}
+
+
+def startup(runs: int) -> dict[str, float]:
+    """Command to first rows on screen (headless demo), vs the Python + boto3 + Textual import
+    floor, each in a fresh process."""
+    script = (
+        "import sys, time\n"
+        "t0 = float(sys.argv[1])\n"
+        "from bedrock_top.cli import make_clients, parse_settings, poll_settings\n"
+        "from bedrock_top.source import Poller\n"
+        "from bedrock_top.tui.app import BedrockTopApp\n"
+        "class Timed(BedrockTopApp):\n"
+        "    def _accept(self, snapshot):\n"
+        "        super()._accept(snapshot)\n"
+        "        if self.table.row_count:\n"
+        "            self.call_after_refresh(self._done)\n"
+        "    def _done(self):\n"
+        "        print(time.time() - t0, flush=True)\n"
+        "        self.exit(0)\n"
+        "s = parse_settings(['--demo'])\n"
+        "Timed(s, Poller(make_clients(s), poll_settings(s))).run(headless=True)\n"
+    )
+    floor = (
+        "import sys, time; t0 = float(sys.argv[1]); import boto3, textual.app; "
+        "print(time.time() - t0)"
+    )
+    once = [sys.executable, "-m", "bedrock_top", "--demo", "--once", "--format", "json"]
+    rows, imports, once_s = [], [], []
+    for _ in range(runs):
+        for code, out in ((script, rows), (floor, imports)):
+            proc = subprocess.run(
+                [sys.executable, "-c", code, repr(time.time())],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=60,
+            )
+            out.append(float(proc.stdout.strip().splitlines()[-1]))
+        t0 = time.perf_counter()
+        subprocess.run(once, capture_output=True, check=True, timeout=60)
+        once_s.append(time.perf_counter() - t0)
+    r, f = statistics.median(rows), statistics.median(imports)
+    once_median = statistics.median(once_s)
+    return {"first_rows_s": r, "import_floor_s": f, "ratio": r / f, "once_s": once_median}
+
+
+IDLE = """
+import sys, time
+seconds = float(sys.argv[1])
+if sys.argv[2] == "demo":
+    from bedrock_top.cli import make_clients, parse_settings, poll_settings
+    from bedrock_top.source import Poller
+    from bedrock_top.tui.app import BedrockTopApp
+    s = parse_settings(["--demo"])
+    app = BedrockTopApp(s, Poller(make_clients(s), poll_settings(s)))
+else:
+    from textual.app import App
+    from textual.widgets import Static
+    class Bare(App):
+        def compose(self):
+            yield Static("idle")
+    app = Bare()
+def arm():
+    app.set_timer(seconds, app.exit)
+app.call_later(arm)
+app.run(headless=True)
+"""
+
+
+def idle_cpu(seconds: float, warm_s: float = 10) -> dict[str, float]:
+    """CPU used by the running demo TUI at the default interval (start-up and first poll
+    excluded: a run of ``warm_s`` is subtracted from a run of ``warm_s + seconds``), vs an
+    empty Textual app, as % of one core."""
+    out: dict[str, float] = {"seconds": seconds}
+    for kind in ("demo", "bare"):
+        warm = subprocess.Popen([sys.executable, "-c", IDLE, str(warm_s), kind])
+        warm_usage = os.wait4(warm.pid, 0)[2]
+        proc = subprocess.Popen([sys.executable, "-c", IDLE, str(warm_s + seconds), kind])
+        usage = os.wait4(proc.pid, 0)[2]
+        cpu = (usage.ru_utime + usage.ru_stime) - (warm_usage.ru_utime + warm_usage.ru_stime)
+        out[f"{kind}_pct"] = 100 * cpu / seconds
+    out["ratio"] = out["demo_pct"] / max(out["bare_pct"], 1e-9)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, for the smoke test")
+    args = parser.parse_args()
+    sizes = (10,) if args.quick else (50, 200, 1000)
+    repeats = 3 if args.quick else 7
+    results: dict[str, Any] = {
+        "machine": (
+            f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}"
+        ),
+        "screen_update": [asyncio.run(screen_update(n, repeats)) for n in sizes],
+        "key_latency": asyncio.run(key_latency(sizes[-1] if args.quick else 200, repeats)),
+        "startup": startup(1 if args.quick else 5),
+        "idle_cpu": idle_cpu(1, warm_s=1) if args.quick else idle_cpu(60),
+    }
+    RESULTS.mkdir(exist_ok=True)
+    name = "tui-quick.json" if args.quick else "tui.json"
+    (RESULTS / name).write_text(json.dumps(results, indent=2) + "\n")
+    print(f"machine: {results['machine']}")
+    print("screen update (one poll applied and the visible rows rendered, median):")
+    for r in results["screen_update"]:
+        print(
+            f"  {r['models']:>5} rows: bedrock-top {r['ours_ms']:7.1f} ms   "
+            f"stock DataTable {r['datatable_ms']:7.1f} ms   ratio {r['ratio']:.2f}"
+        )
+    k = results["key_latency"]
+    print(
+        f"key press ({k['models']} rows): {k['in_flight_ms']:.1f} ms with a poll in flight, "
+        f"{k['idle_ms']:.1f} ms idle (ratio {k['ratio']:.2f})"
+    )
+    s = results["startup"]
+    print(
+        f"startup: first rows {s['first_rows_s']:.2f} s, import floor {s['import_floor_s']:.2f} s "
+        f"(ratio {s['ratio']:.1f}); --once {s['once_s']:.2f} s"
+    )
+    i = results["idle_cpu"]
+    print(
+        f"idle CPU over {i['seconds']:.0f} s: demo {i['demo_pct']:.2f}% of a core, "
+        f"empty Textual app {i['bare_pct']:.2f}% (ratio {i['ratio']:.2f})"
+    )
+    print(f"written: {RESULTS / name}")
+
+
+if __name__ == "__main__":
+    main()
