@@ -7,24 +7,20 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import NoReturn
 
-from bedrock_top import __version__
+from bedrock_top import __version__, settings_file
 from bedrock_top.columns import SORT_KEYS, sort_rows
 from bedrock_top.config import (
     DEFAULT_INTERVAL_S,
-    FORMATS,
     WINDOW_CHOICES,
     ConfigError,
     Settings,
-    auto_period,
-    check_interval,
-    check_period,
+    Sourced,
     compile_filter,
-    parse_duration,
-    parse_regions,
-    parse_window,
+    resolve,
 )
 from bedrock_top.pricing import PriceTable
 from bedrock_top.snapshot import ModelRow, Snapshot
@@ -42,9 +38,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """Flags default to None (or False for actions), so "not given" leaves the value to the
+    config file, the environment or the built-in default."""
     p = _Parser(
         prog=PROG,
         description="top for Amazon Bedrock: live per-model figures from CloudWatch (AWS/Bedrock).",
+        epilog="Settings also come from a config file (see --print-config) and BEDROCK_TOP_* "
+        "environment variables; flags win.",
     )
     p.add_argument("--demo", action="store_true", help="synthetic data, no AWS account needed")
     p.add_argument("--profile", help="AWS profile (default: AWS_PROFILE or the default chain)")
@@ -54,72 +54,95 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--endpoint-url", help="CloudWatch-compatible endpoint URL")
     p.add_argument(
-        "--window",
-        default="1h",
-        help=f"time window: {', '.join(WINDOW_CHOICES)} or any 5m..7d (default 1h)",
+        "--window", help=f"time window: {', '.join(WINDOW_CHOICES)} or any 5m..7d (default 1h)"
     )
     p.add_argument(
         "--period", help="seconds per datapoint, a multiple of 60 (default: chosen from window)"
     )
     p.add_argument(
-        "--interval",
-        default=str(DEFAULT_INTERVAL_S),
-        help=f"seconds between polls, 5..600 (default {DEFAULT_INTERVAL_S})",
+        "--interval", help=f"seconds between polls, 5..600 (default {DEFAULT_INTERVAL_S})"
     )
     p.add_argument("--filter", help="case-insensitive regex over the model id ('!re' negates)")
     p.add_argument(
         "--sort",
         help=f"sort column: {', '.join(SORT_KEYS)} (default: invocations; Inv/min live)",
     )
-    p.add_argument("--reverse", action="store_true", help="reverse the sort order")
+    p.add_argument(
+        "--reverse", action=argparse.BooleanOptionalAction, help="reverse the sort order"
+    )
     p.add_argument(
         "--all-models",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
         help="every model CloudWatch still lists (two weeks), not only the last 3 h",
     )
     p.add_argument("--once", action="store_true", help="print one snapshot and exit")
-    p.add_argument("--format", default="table", help="--once output: table, json or csv")
-    p.add_argument("--seed", default="0", help="demo data seed (integer)")
+    p.add_argument("--format", help="--once output: table, json or csv (default table)")
+    p.add_argument("--seed", help="demo data seed (integer, default 0)")
+    p.add_argument(
+        "--config", metavar="PATH", help=f"config file (default: {settings_file.default_path()})"
+    )
+    action = p.add_mutually_exclusive_group()
+    action.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the effective settings and where each came from, then exit",
+    )
+    action.add_argument(
+        "--write-config",
+        action="store_true",
+        help="write a commented default config file (at --config PATH if given), then exit",
+    )
+    p.add_argument("--force", action="store_true", help="let --write-config overwrite a file")
     p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     return p
 
 
-def parse_settings(argv: Sequence[str] | None) -> Settings:
+def _flag_values(args: argparse.Namespace) -> settings_file.Values:
+    """The config keys given on the command line, labelled by their flag."""
+    out: settings_file.Values = {}
+    for key in settings_file.SCALAR_KEYS:
+        value = getattr(args, key, None)
+        if value is not None:
+            flag = "--" + key.replace("_", "-")
+            out[(key,)] = Sourced(value, flag, flag)
+    return out
+
+
+def _config_path(args: argparse.Namespace) -> Path | None:
+    """The --config PATH (None: the default path, which may be absent)."""
+    return Path(args.config).expanduser() if args.config else None
+
+
+def load_settings(
+    args: argparse.Namespace, environ: Mapping[str, str] | None = None
+) -> tuple[Settings, settings_file.Values]:
+    """Merge every layer and validate it; raises ConfigError naming the value and its source."""
+    if args.force and not args.write_config:
+        raise ConfigError("--force: only used with --write-config")
+    values = settings_file.load(_flag_values(args), _config_path(args), environ)
+    settings = resolve(values, _bedrock_regions, demo=args.demo, once=args.once)
+    if not settings.demo:
+        _check_profile(values[("profile",)])
+    return settings, values
+
+
+def _check_profile(profile: Sourced) -> None:
+    """An unknown profile is a usage error naming its source (reads ~/.aws files only)."""
+    if profile.value is None:
+        return
+    import boto3
+
+    available = boto3.session.Session().available_profiles
+    if profile.value not in available:
+        known = ", ".join(sorted(available)) or "none configured"
+        raise ConfigError(f"{profile.label}: unknown profile (available: {known})")
+
+
+def parse_settings(
+    argv: Sequence[str] | None, environ: Mapping[str, str] | None = None
+) -> Settings:
     """Parse and validate every option; raises ConfigError naming the bad one."""
-    args = build_parser().parse_args(argv)
-    window_s = parse_window(args.window)
-    period_s = auto_period(window_s)
-    if args.period is not None:
-        period_s = check_period(parse_duration(args.period, "--period"), window_s)
-    interval_s = check_interval(parse_duration(args.interval, "--interval"))
-    compile_filter(args.filter)
-    if args.sort is not None and args.sort not in SORT_KEYS:
-        choices = ", ".join(SORT_KEYS)
-        raise ConfigError(f"--sort: unknown column {args.sort!r} (choose from {choices})")
-    if args.format not in FORMATS:
-        raise ConfigError(f"--format: unknown format {args.format!r} (choose table, json or csv)")
-    try:
-        seed = int(args.seed)
-    except ValueError:
-        raise ConfigError(f"--seed: {args.seed!r} is not an integer") from None
-    wants_all = args.region is not None and args.region.strip() == "all"
-    regions = parse_regions(args.region, _bedrock_regions() if wants_all else [])
-    return Settings(
-        demo=args.demo,
-        profile=args.profile,
-        regions=tuple(regions),
-        endpoint_url=args.endpoint_url,
-        window_s=window_s,
-        period_s=period_s,
-        interval_s=interval_s,
-        filter=args.filter,
-        sort=args.sort,
-        reverse=args.reverse,
-        all_models=args.all_models,
-        once=args.once,
-        format=args.format,
-        seed=seed,
-    )
+    return load_settings(build_parser().parse_args(argv), environ)[0]
 
 
 def _bedrock_regions() -> list[str]:
@@ -156,6 +179,11 @@ def make_clients(settings: Settings) -> dict[str, CloudWatchClient]:
     return make_cloudwatch_clients(settings.profile, settings.regions, settings.endpoint_url)
 
 
+def price_table(settings: Settings) -> PriceTable:
+    """Prices with the configured overrides and application-profile aliases on top."""
+    return PriceTable.load(overrides=settings.price_overrides, aliases=settings.price_aliases)
+
+
 def filter_rows(rows: Sequence[ModelRow], pattern: str | None) -> list[ModelRow]:
     """Keep rows whose model id (or provider) matches; a leading '!' keeps the others."""
     regex = compile_filter(pattern)
@@ -177,11 +205,11 @@ def visible_rows(snapshot: Snapshot, settings: Settings) -> list[ModelRow]:
 def run_once(settings: Settings) -> int:
     from bedrock_top.render import render_csv, render_json, render_table
 
-    poller = Poller(make_clients(settings), poll_settings(settings), prices=PriceTable.load())
+    poller = Poller(make_clients(settings), poll_settings(settings), prices=price_table(settings))
     snapshot = poller.poll()
     rows = visible_rows(snapshot, settings)
     if settings.format == "json":
-        sys.stdout.write(render_json(snapshot, rows))
+        sys.stdout.write(render_json(snapshot, rows, settings.api_usd_per_1000))
     elif settings.format == "csv":
         sys.stdout.write(render_csv(snapshot, rows))
     else:
@@ -193,6 +221,18 @@ def run_once(settings: Settings) -> int:
     return 0
 
 
+def write_config(args: argparse.Namespace) -> int:
+    """--write-config: the commented defaults, at --config PATH or the default path."""
+    path = _config_path(args) or settings_file.default_path()
+    try:
+        settings_file.write_default(path, force=args.force)
+    except OSError as exc:
+        sys.stderr.write(f"{PROG}: cannot write {path}: {exc.strerror or exc}\n")
+        return 1
+    sys.stdout.write(f"wrote {path}\n")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     settings: Settings | None = None
     args = list(sys.argv[1:] if argv is None else argv)
@@ -201,7 +241,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bedrock_top.prices_cli import run_prices
 
             return run_prices(args[1:])
-        settings = parse_settings(args)
+        parsed = build_parser().parse_args(args)
+        if parsed.write_config:
+            return write_config(parsed)
+        settings, values = load_settings(parsed)
+        if parsed.print_config:
+            path = _config_path(parsed) or settings_file.default_path()
+            sys.stdout.write(settings_file.describe(values, settings, path))
+            return 0
         if settings.once:
             return run_once(settings)
         from bedrock_top.tui.app import run_app

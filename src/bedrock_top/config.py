@@ -1,14 +1,22 @@
 """Settings and the validation of every user-supplied value, before any network call.
 
-Errors are ``ConfigError`` with a one-line message that names the option; the CLI turns them
-into exit code 2.
+Values arrive from defaults, the config file, the environment and flags (``settings_file``
+reads and merges them); every one passes the same checks here. Errors are ``ConfigError`` with
+a one-line message that names the option and where it came from; the CLI turns them into exit
+code 2.
 """
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
+
+from bedrock_top.columns import SORT_KEYS
+from bedrock_top.spikes import DEFAULT_MIN_CHANGE, DEFAULT_RULES, SpikeRules
+from bedrock_top.view import COLUMNS_BY_KEY, SPARK_METRICS, TABLE_COLUMNS
 
 WINDOW_CHOICES: Final = ("15m", "1h", "3h", "12h", "1d", "3d", "7d")
 FORMATS: Final = ("table", "json", "csv")
@@ -17,6 +25,12 @@ MAX_WINDOW_S: Final = 7 * 86_400
 MIN_INTERVAL_S: Final = 5
 MAX_INTERVAL_S: Final = 600
 DEFAULT_INTERVAL_S: Final = 60
+DEFAULT_WINDOW: Final = "1h"
+DEFAULT_COLUMNS: Final = tuple(c.key for c in TABLE_COLUMNS)
+# Equals pricing.GET_METRIC_DATA_USD_PER_1000_METRICS (a test checks): pricing imports this
+# module, so it cannot be imported here.
+DEFAULT_API_USD_PER_1000: Final = 0.01
+PRICE_FIELDS: Final = ("input", "output", "cache_read", "cache_write")
 MAX_PERIODS_PER_WINDOW: Final = 1440
 # Periods offered automatically: each keeps a window at <= 240 points (readable sparklines,
 # and 500 series x 240 points stays inside GetMetricData's 100,800-datapoint limit).
@@ -40,12 +54,12 @@ def parse_duration(text: str, option: str, default_unit: str = "s") -> int:
     return number * _UNIT_S[unit]
 
 
-def parse_window(text: str) -> int:
-    seconds = parse_duration(text, "--window", default_unit="m")
+def parse_window(text: str, option: str = "--window") -> int:
+    seconds = parse_duration(text, option, default_unit="m")
     if not MIN_WINDOW_S <= seconds <= MAX_WINDOW_S:
-        raise ConfigError(f"--window: {text!r} is out of range (5m to 7d)")
+        raise ConfigError(f"{option}: {text!r} is out of range (5m to 7d)")
     if seconds % 60:
-        raise ConfigError(f"--window: {text!r} must be a whole number of minutes")
+        raise ConfigError(f"{option}: {text!r} must be a whole number of minutes")
     return seconds
 
 
@@ -57,23 +71,23 @@ def auto_period(window_s: int) -> int:
     return 60 * max(1, window_s // (240 * 60))
 
 
-def check_period(period_s: int, window_s: int) -> int:
+def check_period(period_s: int, window_s: int, option: str = "--period") -> int:
     if period_s <= 0 or period_s % 60:
-        raise ConfigError(f"--period: {period_s} must be a positive multiple of 60 seconds")
+        raise ConfigError(f"{option}: {period_s} must be a positive multiple of 60 seconds")
     if window_s % period_s:
-        raise ConfigError(f"--period: {period_s}s does not divide the window ({window_s}s) evenly")
+        raise ConfigError(f"{option}: {period_s}s does not divide the window ({window_s}s) evenly")
     if window_s // period_s > MAX_PERIODS_PER_WINDOW:
         raise ConfigError(
-            f"--period: {period_s}s gives {window_s // period_s} points per window "
+            f"{option}: {period_s}s gives {window_s // period_s} points per window "
             f"(at most {MAX_PERIODS_PER_WINDOW}); use a larger period"
         )
     return period_s
 
 
-def check_interval(seconds: int) -> int:
+def check_interval(seconds: int, option: str = "--interval") -> int:
     if not MIN_INTERVAL_S <= seconds <= MAX_INTERVAL_S:
         raise ConfigError(
-            f"--interval: {seconds}s is out of range ({MIN_INTERVAL_S} to {MAX_INTERVAL_S} s)"
+            f"{option}: {seconds}s is out of range ({MIN_INTERVAL_S} to {MAX_INTERVAL_S} s)"
         )
     return seconds
 
@@ -88,7 +102,7 @@ def compile_filter(pattern: str | None, option: str = "--filter") -> re.Pattern[
         raise ConfigError(f"{option}: invalid regular expression {pattern!r}: {exc}") from None
 
 
-def parse_regions(text: str | None, known: list[str]) -> list[str]:
+def parse_regions(text: str | None, known: list[str], option: str = "--region") -> list[str]:
     """'us-east-1,eu-west-1' or 'all' (every region botocore knows for Bedrock runtime)."""
     if text is None:
         return []
@@ -96,16 +110,28 @@ def parse_regions(text: str | None, known: list[str]) -> list[str]:
         return list(known)
     regions = [r.strip() for r in text.split(",") if r.strip()]
     if not regions:
-        raise ConfigError("--region: no region given")
+        raise ConfigError(f"{option}: no region given")
     for region in regions:
         if not _REGION.match(region):
-            raise ConfigError(f"--region: {region!r} is not a valid AWS region name")
+            raise ConfigError(f"{option}: {region!r} is not a valid AWS region name")
     return list(dict.fromkeys(regions))
+
+
+Key = tuple[str, ...]  # a setting's path in the config file: ("spikes", "k")
+
+
+@dataclass(frozen=True, slots=True)
+class Sourced:
+    """One setting's raw value and where it came from, so errors and --print-config say so."""
+
+    value: object
+    source: str  # "default", the config file's path, an environment variable, or a flag
+    label: str  # names it in errors: "--interval", "BEDROCK_TOP_INTERVAL=2", "interval = 2 in F"
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """Effective settings after defaults and command line."""
+    """Effective settings after defaults, config file, environment and command line."""
 
     demo: bool = False
     profile: str | None = None
@@ -121,4 +147,224 @@ class Settings:
     once: bool = False
     format: str = "table"
     seed: int = 0
+    spike_rules: SpikeRules = DEFAULT_RULES
+    columns: tuple[str, ...] = DEFAULT_COLUMNS  # live-table columns, in this order
+    spark_metric: str = "invocations"
+    price_overrides: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    price_aliases: Mapping[str, str] = field(default_factory=dict)
+    api_usd_per_1000: float = DEFAULT_API_USD_PER_1000
     extra: dict[str, str] = field(default_factory=dict)
+
+
+# --- typed access to sourced values (file values are typed; env and flag values are text) ---
+
+
+def _kind(value: object) -> str:
+    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}
+    return names.get(type(value), "a list" if isinstance(value, list) else "a table")
+
+
+def _fail(s: Sourced, expected: str) -> ConfigError:
+    return ConfigError(f"{s.label}: expected {expected}, got {_kind(s.value)}")
+
+
+def _opt_str(s: Sourced) -> str | None:
+    if s.value is None or isinstance(s.value, str):
+        return s.value
+    raise _fail(s, "a string")
+
+
+def _str(s: Sourced) -> str:
+    value = _opt_str(s)
+    if value is None:
+        raise _fail(s, "a string")
+    return value
+
+
+def _text(s: Sourced, expected: str) -> str | None:
+    """A string, or an integer given as a number in the file (window, period, interval)."""
+    if isinstance(s.value, int) and not isinstance(s.value, bool):
+        return str(s.value)
+    if s.value is None or isinstance(s.value, str):
+        return s.value
+    raise _fail(s, expected)
+
+
+def _bool(s: Sourced) -> bool:
+    if isinstance(s.value, bool):
+        return s.value
+    raise _fail(s, "true or false")
+
+
+def _int(s: Sourced, minimum: int | None = None) -> int:
+    value = s.value
+    if isinstance(value, str):
+        try:
+            value = int(value)
+        except ValueError:
+            raise ConfigError(f"{s.label}: {s.value!r} is not an integer") from None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _fail(s, "an integer")
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{s.label}: must be at least {minimum}")
+    return value
+
+
+def _number(value: object, label: str, *, positive: bool = False) -> float:
+    bound = "> 0" if positive else ">= 0"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{label}: expected a number {bound}, got {_kind(value)}")
+    number = float(value)
+    if not math.isfinite(number) or number < 0 or (positive and number == 0):
+        raise ConfigError(f"{label}: expected a number {bound}, got {value!r}")
+    return number
+
+
+# --- resolution ---------------------------------------------------------------------------
+
+
+def resolve(
+    values: Mapping[Key, Sourced],
+    bedrock_regions: Callable[[], list[str]],
+    *,
+    demo: bool = False,
+    once: bool = False,
+) -> Settings:
+    """Validate merged values into Settings; ``bedrock_regions`` expands ``region = "all"``."""
+
+    def at(*key: str) -> Sourced:
+        return values[key]
+
+    window = at("window")
+    window_s = parse_window(_text(window, 'a duration such as "1h"') or "", window.label)
+    period = at("period")
+    period_text = _text(period, "a number of seconds")
+    period_s = auto_period(window_s)
+    if period_text is not None:
+        period_s = check_period(parse_duration(period_text, period.label), window_s, period.label)
+    interval = at("interval")
+    interval_text = _text(interval, "a number of seconds") or ""
+    interval_s = check_interval(parse_duration(interval_text, interval.label), interval.label)
+    filter_ = at("filter")
+    compile_filter(_opt_str(filter_), filter_.label)
+    sort = _opt_str(at("sort"))
+    if sort is not None and sort not in SORT_KEYS:
+        choices = ", ".join(SORT_KEYS)
+        raise ConfigError(f"{at('sort').label}: unknown column {sort!r} (choose from {choices})")
+    fmt = _str(at("format"))
+    if fmt not in FORMATS:
+        raise ConfigError(
+            f"{at('format').label}: unknown format {fmt!r} (choose table, json or csv)"
+        )
+    spark = _str(at("sparkline"))
+    if spark not in SPARK_METRICS:
+        choices = ", ".join(SPARK_METRICS)
+        raise ConfigError(f"{at('sparkline').label}: unknown metric {spark!r} (choose {choices})")
+    return Settings(
+        demo=demo,
+        profile=_opt_str(at("profile")),
+        regions=_regions(at("region"), bedrock_regions),
+        endpoint_url=_opt_str(at("endpoint_url")),
+        window_s=window_s,
+        period_s=period_s,
+        interval_s=interval_s,
+        filter=_opt_str(filter_),
+        sort=sort,
+        reverse=_bool(at("reverse")),
+        all_models=_bool(at("all_models")),
+        once=once,
+        format=fmt,
+        seed=_int(at("seed")),
+        spike_rules=_spike_rules(values),
+        columns=_columns(at("columns", "show")),
+        spark_metric=spark,
+        price_overrides=_price_overrides(values),
+        price_aliases=_price_aliases(values),
+        api_usd_per_1000=_number(
+            at("prices", "get_metric_data_usd_per_1000").value,
+            at("prices", "get_metric_data_usd_per_1000").label,
+        ),
+    )
+
+
+def _regions(s: Sourced, bedrock_regions: Callable[[], list[str]]) -> tuple[str, ...]:
+    """A comma list (flags, env) or a list of names (file); "all" expands."""
+    if isinstance(s.value, list):
+        if not all(isinstance(r, str) for r in s.value):
+            raise _fail(s, "a list of region names")
+        text: str | None = ",".join(s.value)
+    else:
+        text = _opt_str(s)
+    wants_all = text is not None and text.strip() == "all"
+    return tuple(parse_regions(text, bedrock_regions() if wants_all else [], s.label))
+
+
+def _spike_rules(values: Mapping[Key, Sourced]) -> SpikeRules:
+    def num(name: str, positive: bool = True) -> float:
+        s = values["spikes", name]
+        return _number(s.value, s.label, positive=positive)
+
+    error_rate = num("error_rate")
+    if error_rate > 1:
+        raise ConfigError(f"{values['spikes', 'error_rate'].label}: a fraction, at most 1")
+    min_change = {}
+    for signal in DEFAULT_MIN_CHANGE:
+        s = values["spikes", "min_change", signal]
+        min_change[signal] = _number(s.value, s.label)
+    return SpikeRules(
+        k=num("k"),
+        min_baseline_points=_int(values["spikes", "min_baseline_points"], minimum=1),
+        min_change=min_change,
+        error_rate=error_rate,
+        min_requests=_int(values["spikes", "min_requests"], minimum=0),
+        latency_p90_ms=num("latency_p90_ms"),
+        throttles=_bool(values["spikes", "throttles"]),
+    )
+
+
+def _columns(s: Sourced) -> tuple[str, ...]:
+    """Column keys in display order; "model" leads, since rows are known by it."""
+    if not isinstance(s.value, list) or not all(isinstance(k, str) for k in s.value):
+        raise _fail(s, "a list of column names")
+    keys: list[str] = s.value
+    for key in keys:
+        if key not in COLUMNS_BY_KEY:
+            choices = ", ".join(COLUMNS_BY_KEY)
+            raise ConfigError(f"{s.label}: unknown column {key!r} (choose from {choices})")
+    if len(set(keys)) != len(keys):
+        raise ConfigError(f"{s.label}: a column is listed twice")
+    if keys[:1] != ["model"]:
+        raise ConfigError(f'{s.label}: the list must start with "model"')
+    return tuple(keys)
+
+
+def _price_overrides(values: Mapping[Key, Sourced]) -> dict[str, dict[str, float]]:
+    """USD per 1M tokens per model id: input and output required, cache prices optional."""
+    out: dict[str, dict[str, float]] = {}
+    for key, s in values.items():
+        if key[:2] != ("prices", "overrides"):
+            continue
+        if not isinstance(s.value, Mapping):
+            raise _fail(s, "a table of prices")
+        raw: Mapping[str, object] = s.value
+        unknown = sorted(set(raw) - set(PRICE_FIELDS))
+        if unknown:
+            known = ", ".join(PRICE_FIELDS)
+            raise ConfigError(f"{s.label}: unknown key {unknown[0]!r} (known: {known})")
+        for name in ("input", "output"):
+            if name not in raw:
+                raise ConfigError(f"{s.label}: {name!r} is missing")
+        out[key[2]] = {k: _number(v, f"{s.label}: {k}") for k, v in raw.items()}
+    return out
+
+
+def _price_aliases(values: Mapping[Key, Sourced]) -> dict[str, str]:
+    """Application inference profile id -> the model id it invokes (for its price)."""
+    out: dict[str, str] = {}
+    for key, s in values.items():
+        if key[:2] == ("prices", "aliases"):
+            target = _str(s)
+            if not target.strip():
+                raise ConfigError(f"{s.label}: expected a model id")
+            out[key[2]] = target
+    return out

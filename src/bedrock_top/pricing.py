@@ -22,12 +22,12 @@ from typing import Any, Final
 import platformdirs
 
 from bedrock_top.catalog import parse_model_id
-from bedrock_top.config import ConfigError
+from bedrock_top.config import DEFAULT_API_USD_PER_1000, ConfigError
 from bedrock_top.snapshot import ModelRow, RowCost, WindowFigures
 
 PER_MILLION: Final = 1_000_000
 # GetMetricData has no free tier; the rate varies by region, hence configurable.
-GET_METRIC_DATA_USD_PER_1000_METRICS: Final = 0.01
+GET_METRIC_DATA_USD_PER_1000_METRICS: Final = DEFAULT_API_USD_PER_1000  # configurable
 
 SOURCE_CONFIG: Final = "config"
 SOURCE_CACHED: Final = "cached"

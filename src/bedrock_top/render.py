@@ -21,7 +21,9 @@ def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
 
 
-def to_json_dict(snapshot: Snapshot, rows: list[ModelRow]) -> dict[str, Any]:
+def to_json_dict(
+    snapshot: Snapshot, rows: list[ModelRow], api_usd_per_1000: float = 0.01
+) -> dict[str, Any]:
     api = snapshot.api
     totals: dict[str, Any] = {k: sum(getattr(r.window, k) for r in rows) for k in snapshot.totals()}
     # Money over the rows with a known price; the others are named, never counted as 0.
@@ -42,14 +44,14 @@ def to_json_dict(snapshot: Snapshot, rows: list[ModelRow]) -> dict[str, Any]:
             "get_metric_data_calls": api.get_metric_data_calls,
             "list_metrics_calls": api.list_metrics_calls,
             "metrics_requested": api.metrics_requested,
-            "cost_usd": api_cost_usd(api.metrics_requested),
+            "cost_usd": api_cost_usd(api.metrics_requested, api_usd_per_1000),
         },
         "warnings": list(snapshot.warnings),
     }
 
 
-def render_json(snapshot: Snapshot, rows: list[ModelRow]) -> str:
-    return json.dumps(to_json_dict(snapshot, rows), indent=2) + "\n"
+def render_json(snapshot: Snapshot, rows: list[ModelRow], api_usd_per_1000: float = 0.01) -> str:
+    return json.dumps(to_json_dict(snapshot, rows, api_usd_per_1000), indent=2) + "\n"
 
 
 def render_csv(snapshot: Snapshot, rows: list[ModelRow]) -> str:

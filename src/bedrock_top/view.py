@@ -161,14 +161,22 @@ MODEL_MIN_WIDTH: Final = 16
 MODEL_COMFORT_WIDTH: Final = 30
 
 
-def fit_columns(width: int, multi_region: bool, model_width: int = 40) -> list[TableColumn]:
+def fit_columns(
+    width: int,
+    multi_region: bool,
+    model_width: int = 40,
+    allowed: Sequence[str] | None = None,
+) -> list[TableColumn]:
     """The columns that fit ``width`` cells, dropping the least important first.
+
+    ``allowed`` (column keys, "model" first) picks the columns and their order, as configured.
 
     Model ids are what people scan, so the model column keeps a comfortable width while
     low-priority columns go; only on very narrow terminals is it cut further. It then takes
     the room left over, up to ``model_width`` (the longest id).
     """
-    candidates = [c for c in TABLE_COLUMNS if multi_region or c.key != "region"]
+    pool = TABLE_COLUMNS if allowed is None else [COLUMNS_BY_KEY[key] for key in allowed]
+    candidates = [c for c in pool if multi_region or c.key != "region"]
     # DataTable pads each cell by one on both sides; keep one cell for the scrollbar.
     budget = width - 1
     chosen: list[TableColumn] = []

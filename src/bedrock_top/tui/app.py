@@ -32,7 +32,6 @@ from bedrock_top.config import (
     parse_window,
 )
 from bedrock_top.errors import describe_error
-from bedrock_top.pricing import PriceTable
 from bedrock_top.render import render_csv
 from bedrock_top.snapshot import Snapshot
 from bedrock_top.source import Clock, Poller, PollSettings
@@ -119,6 +118,7 @@ class BedrockTopApp(App[int]):
             filter=settings.filter,
             sort=sort if sort in SORTABLE else "inv_rate",
             reverse=settings.reverse,
+            spark_metric=settings.spark_metric,
         )
         self.header_state = HeaderState(
             source="demo" if settings.demo else (settings.profile or "default"),
@@ -126,10 +126,11 @@ class BedrockTopApp(App[int]):
             window_s=settings.window_s,
             period_s=settings.period_s,
             interval_s=settings.interval_s,
+            api_usd_per_1000=settings.api_usd_per_1000,
         )
         self.snapshot: Snapshot | None = None  # newest good data
         self.shown: Snapshot | None = None  # what is on screen (frozen while paused)
-        self.spikes = SpikeTracker()
+        self.spikes = SpikeTracker(settings.spike_rules)
         self.generation = 0
         self.in_flight = False
         self.poll_again = False
@@ -165,7 +166,9 @@ class BedrockTopApp(App[int]):
         multi_region = len(self.poller.regions) > 1
         rows = self.shown.rows if self.shown is not None else ()
         longest = max((len(r.model_id) for r in rows), default=40)
-        columns = fit_columns(width or self.size.width or 120, multi_region, longest)
+        columns = fit_columns(
+            width or self.size.width or 120, multi_region, longest, self.settings.columns
+        )
         if columns != self.table.shown_columns:
             self.table.set_columns(columns, self.view)
             self._draw_table()
@@ -398,7 +401,7 @@ class BedrockTopApp(App[int]):
         self.poller = self.poller.with_settings(settings)
         self.generation += 1
         self.header_state = replace(self.header_state, window_s=window, period_s=period)
-        self.spikes = SpikeTracker()
+        self.spikes = SpikeTracker(self.spikes.rules)
         self._set_status(f"window {WINDOW_CHOICES[windows.index(window)]}, period {period}s")
         self._draw_header()
         self.start_poll()
@@ -454,9 +457,9 @@ def _default_export_dir() -> Path:
 
 def run_app(settings: Settings) -> int:
     """Build clients and the poller, then run the TUI until the user quits."""
-    from bedrock_top.cli import make_clients, poll_settings
+    from bedrock_top.cli import make_clients, poll_settings, price_table
 
-    poller = Poller(make_clients(settings), poll_settings(settings), prices=PriceTable.load())
+    poller = Poller(make_clients(settings), poll_settings(settings), prices=price_table(settings))
     app = BedrockTopApp(settings, poller)
     app.run()
     return app.return_code or 0

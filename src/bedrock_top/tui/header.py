@@ -41,6 +41,7 @@ class HeaderState:
     paused: bool = False
     error: str | None = None  # set while the newest poll failed: the data is stale
     polling: bool = False
+    api_usd_per_1000: float = 0.01  # GetMetricData price per 1,000 metrics requested
 
 
 class HeaderBar(Static):
@@ -102,7 +103,7 @@ def header_text(state: HeaderState, snapshot: Snapshot | None, now: float) -> Te
         if unpriced:
             line.append(f" (+{unpriced} unpriced)")
     api = snapshot.api
-    monitor = api_usd_per_hour(api.last_poll_metrics, state.interval_s)
+    monitor = api_usd_per_hour(api.last_poll_metrics, state.interval_s, state.api_usd_per_1000)
     line.append(f"  │ monitor {fmt_usd(monitor)}/h")
     if state.interval_s < 60:
         line.append(" (interval < 60s re-reads the same minute)", style="bold")
