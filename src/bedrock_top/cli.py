@@ -75,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         help="every model CloudWatch still lists (two weeks), not only the last 3 h",
     )
+    p.add_argument(
+        "--all-accounts",
+        action=argparse.BooleanOptionalAction,
+        help="also the accounts linked to this CloudWatch cross-account monitoring account",
+    )
     p.add_argument("--once", action="store_true", help="print one snapshot and exit")
     p.add_argument("--format", help="--once output: table, json or csv (default table)")
     p.add_argument("--seed", help="demo data seed (integer, default 0)")
@@ -163,6 +168,7 @@ def poll_settings(settings: Settings) -> PollSettings:
         window_s=settings.window_s,
         period_s=settings.period_s,
         all_models=settings.all_models,
+        include_linked_accounts=settings.all_accounts,
         cost_aware=not settings.once,
     )
 
@@ -206,7 +212,11 @@ def run_once(settings: Settings) -> int:
     from bedrock_top.render import render_csv, render_json, render_table
 
     poller = Poller(make_clients(settings), poll_settings(settings), prices=price_table(settings))
-    snapshot = poller.poll()
+    poller.profile = settings.profile
+    try:
+        snapshot = poller.poll()
+    finally:
+        poller.close()
     rows = visible_rows(snapshot, settings)
     if settings.format == "json":
         sys.stdout.write(render_json(snapshot, rows, settings.api_usd_per_1000))

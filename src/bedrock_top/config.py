@@ -144,6 +144,7 @@ class Settings:
     sort: str | None = None  # None: window invocations for --once, Inv/min in the TUI
     reverse: bool = False
     all_models: bool = False
+    all_accounts: bool = False  # linked accounts of a cross-account monitoring account
     once: bool = False
     format: str = "table"
     seed: int = 0
@@ -272,6 +273,7 @@ def resolve(
         sort=sort,
         reverse=_bool(at("reverse")),
         all_models=_bool(at("all_models")),
+        all_accounts=_bool(at("all_accounts")),
         once=once,
         format=fmt,
         seed=_int(at("seed")),

@@ -93,8 +93,11 @@ def render_table(snapshot: Snapshot, rows: list[ModelRow], console: Console) -> 
         pad_edge=False,
     )
     multi_region = len(snapshot.regions) > 1
+    multi_account = any(r.account for r in rows)
     if multi_region:
         table.add_column("Region", no_wrap=True)
+    if multi_account:
+        table.add_column("Account", no_wrap=True)
     table.add_column("Model", no_wrap=True, overflow="ellipsis", min_width=24)
     table.add_column("Provider", no_wrap=True)
     table.add_column("Profile", no_wrap=True)
@@ -102,6 +105,8 @@ def render_table(snapshot: Snapshot, rows: list[ModelRow], console: Console) -> 
         table.add_column(COLUMNS_BY_KEY[key].header, justify="right", no_wrap=True)
     for row in rows:
         cells = [row.model_id, row.info.provider or "?", row.info.profile or "-"]
+        if multi_account:
+            cells.insert(0, row.account or "-")
         if multi_region:
             cells.insert(0, row.region)
         for key, fmt in _TABLE_COLUMNS:

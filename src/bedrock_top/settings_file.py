@@ -46,11 +46,12 @@ SCALAR_KEYS: Final = (
     "sort",
     "reverse",
     "all_models",
+    "all_accounts",
     "format",
     "seed",
     "sparkline",
 )
-BOOL_KEYS: Final = frozenset({"reverse", "all_models"})
+BOOL_KEYS: Final = frozenset({"reverse", "all_models", "all_accounts"})
 NUMBER_TEXT_KEYS: Final = frozenset({("period",), ("interval",), ("seed",)})
 SPIKE_KEYS: Final = (
     "k",
@@ -114,6 +115,7 @@ def defaults() -> Values:
             ("interval",): DEFAULT_INTERVAL_S,
             ("reverse",): False,
             ("all_models",): False,
+            ("all_accounts",): False,
             ("format",): "table",
             ("seed",): 0,
             ("sparkline",): "invocations",
@@ -257,6 +259,8 @@ interval = {toml_value(d["interval",])}
 # sort = "invocations"
 reverse = {toml_value(d["reverse",])}
 all_models = {toml_value(d["all_models",])}
+# In a CloudWatch cross-account observability monitoring account: every linked account.
+all_accounts = {toml_value(d["all_accounts",])}
 format = {toml_value(d["format",])}
 seed = {toml_value(d["seed",])}
 

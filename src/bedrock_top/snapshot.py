@@ -161,6 +161,8 @@ class Snapshot:
     rows: tuple[ModelRow, ...]
     api: ApiUsage = field(default_factory=ApiUsage)
     warnings: tuple[str, ...] = ()
+    # region -> why its newest poll failed; its rows are the last good ones (stale)
+    region_errors: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def period_starts(self) -> range:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -21,6 +22,7 @@ from bedrock_top.catalog import (
     Tier,
     choose_metric_names,
 )
+from bedrock_top.errors import describe_error
 from bedrock_top.plan import Call, MetricQuery, SeriesKey, align_down, plan_calls
 from bedrock_top.pricing import Price, PriceTable, row_cost
 from bedrock_top.series import ModelSeries
@@ -319,6 +321,15 @@ class RegionPoller:
         ]
 
 
+def _attempt(poll: Callable[[], None]) -> BaseException | None:
+    """Run one region's poll; its exception is returned, not raised, so others go on."""
+    try:
+        poll()
+    except Exception as exc:
+        return exc
+    return None
+
+
 def _window_value(points: Sequence[tuple[int, float]], start: int) -> float | None:
     """The single whole-window datapoint (the bucket that starts at the window start)."""
     for t, v in points:
@@ -345,11 +356,32 @@ class Poller:
             name: RegionPoller(name, client, settings, clock) for name, client in clients.items()
         }
         self.last_poll_at: float | None = None
+        self.profile: str | None = None  # for error messages that name the fix
+        # Last good rows of each region, kept when that region fails on a later poll.
+        self._good_rows: dict[str, list[ModelRow]] = {}
+        self._region_errors: dict[str, str] = {}
+        self._workers = (
+            ThreadPoolExecutor(len(self.regions), "bedrock-top-region")
+            if len(self.regions) > 1
+            else None
+        )
 
     def poll(self) -> Snapshot:
-        for region in self.regions.values():
-            region.poll()
+        """Poll every region (concurrently when there are several). A failing region keeps its
+        last good rows and is named in ``Snapshot.region_errors``; only when every region
+        fails does the error propagate (the caller then marks everything stale)."""
+        names = list(self.regions)
+        if self._workers is None:
+            outcomes = [_attempt(self.regions[names[0]].poll)]
+        else:
+            outcomes = list(self._workers.map(lambda n: _attempt(self.regions[n].poll), names))
+        failures = {name: exc for name, exc in zip(names, outcomes, strict=True) if exc}
+        if len(failures) == len(names):
+            raise next(iter(failures.values()))
         self.last_poll_at = self.clock()
+        self._region_errors = {
+            name: describe_error(exc, self.profile) for name, exc in failures.items()
+        }
         return self.snapshot()
 
     def set_focus(self, row_keys: Iterable[str]) -> None:
@@ -379,8 +411,12 @@ class Poller:
         end = align_down(now, period) + period
         rows: list[ModelRow] = []
         messages: list[str] = []
-        for region in self.regions.values():
-            rows.extend(region.rows(now))
+        for name, region in self.regions.items():
+            if name in self._region_errors:
+                rows.extend(self._good_rows.get(name, ()))
+                continue
+            self._good_rows[name] = region.rows(now)
+            rows.extend(self._good_rows[name])
             messages.extend(region.messages)
         if self.prices is not None:
             rows = [replace(r, cost=row_cost(r, self._price(r.model_id))) for r in rows]
@@ -395,6 +431,7 @@ class Poller:
             rows=tuple(rows),
             api=self.usage(),
             warnings=tuple(dict.fromkeys(messages)),
+            region_errors=dict(self._region_errors),
         )
 
     def _price(self, model_id: str) -> Price | None:
@@ -405,4 +442,12 @@ class Poller:
     def with_settings(self, settings: PollSettings) -> Poller:
         """A poller for new window/period settings that reuses the clients (reloads data)."""
         clients = {name: r.client for name, r in self.regions.items()}
-        return Poller(clients, replace(settings), self.clock, self.prices)
+        poller = Poller(clients, replace(settings), self.clock, self.prices)
+        poller.profile = self.profile
+        self.close()
+        return poller
+
+    def close(self) -> None:
+        """Let the region threads go (a poll already running finishes first)."""
+        if self._workers is not None:
+            self._workers.shutdown(wait=False)

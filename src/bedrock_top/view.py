@@ -126,6 +126,7 @@ COST_COLUMNS: Final = frozenset({"usd_per_hour", "cost"})
 TABLE_COLUMNS: Final[tuple[TableColumn, ...]] = (
     TableColumn("model", "Model", 40, 0, lambda r: r.model_id, _text, numeric=False),
     TableColumn("region", "Region", 14, 3, lambda r: r.region, _text, numeric=False),
+    TableColumn("account", "Account", 12, 3, lambda r: r.account or "", _text, numeric=False),
     TableColumn("provider", "Provider", 9, 9, lambda r: r.info.provider or "?", _text, False),
     TableColumn("inv_rate", "Inv/min", 8, 1, _latest("invocations"), _rate),
     TableColumn("in_rate", "In tok/m", 9, 4, _latest("input_tokens"), _rate),
@@ -166,6 +167,7 @@ def fit_columns(
     multi_region: bool,
     model_width: int = 40,
     allowed: Sequence[str] | None = None,
+    multi_account: bool = False,
 ) -> list[TableColumn]:
     """The columns that fit ``width`` cells, dropping the least important first.
 
@@ -176,7 +178,10 @@ def fit_columns(
     the room left over, up to ``model_width`` (the longest id).
     """
     pool = TABLE_COLUMNS if allowed is None else [COLUMNS_BY_KEY[key] for key in allowed]
-    candidates = [c for c in pool if multi_region or c.key != "region"]
+    hidden = {"region"} if not multi_region else set()
+    if not multi_account:
+        hidden.add("account")
+    candidates = [c for c in pool if c.key not in hidden]
     # DataTable pads each cell by one on both sides; keep one cell for the scrollbar.
     budget = width - 1
     chosen: list[TableColumn] = []

@@ -6,6 +6,7 @@ the worker hands the UI an immutable Snapshot by message, and the table is patch
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable
 from dataclasses import replace
@@ -32,6 +33,7 @@ from bedrock_top.config import (
     parse_window,
 )
 from bedrock_top.errors import describe_error
+from bedrock_top.logs import setup_file_logging
 from bedrock_top.render import render_csv
 from bedrock_top.snapshot import Snapshot
 from bedrock_top.source import Clock, Poller, PollSettings
@@ -50,6 +52,7 @@ from bedrock_top.view import (
 )
 
 INTERVAL_STEPS = (5, 10, 15, 30, 60, 120, 300, 600)
+log = logging.getLogger("bedrock_top")
 # Which table cells a spike signal marks.
 SIGNAL_CELLS = {
     "invocations": ("inv_rate", "spark"),
@@ -166,8 +169,13 @@ class BedrockTopApp(App[int]):
         multi_region = len(self.poller.regions) > 1
         rows = self.shown.rows if self.shown is not None else ()
         longest = max((len(r.model_id) for r in rows), default=40)
+        multi_account = any(r.account for r in rows)
         columns = fit_columns(
-            width or self.size.width or 120, multi_region, longest, self.settings.columns
+            width or self.size.width or 120,
+            multi_region,
+            longest,
+            self.settings.columns,
+            multi_account=multi_account,
         )
         if columns != self.table.shown_columns:
             self.table.set_columns(columns, self.view)
@@ -223,7 +231,13 @@ class BedrockTopApp(App[int]):
         self.snapshot = snapshot
         self.header_state = replace(self.header_state, error=None)
         onsets = self.spikes.update(snapshot)
-        self._set_status(snapshot.warnings[0] if snapshot.warnings else "")
+        if snapshot.region_errors:  # some regions answered, others did not: name those
+            failed = "; ".join(f"{r}: {why}" for r, why in snapshot.region_errors.items())
+            self._set_status(f"⚠ stale rows (last good data kept) — {failed}")
+            for region, why in snapshot.region_errors.items():
+                log.warning("region %s failed: %s", region, why)
+        else:
+            self._set_status(snapshot.warnings[0] if snapshot.warnings else "")
         if self.header_state.paused:
             return
         self.shown = snapshot
@@ -242,6 +256,8 @@ class BedrockTopApp(App[int]):
     def _failed(self, error: BaseException) -> None:
         self.failures += 1
         text = describe_error(error, self.settings.profile)
+        # The screen gets one plain line; the details go to the log file, never the screen.
+        log.warning("poll failed: %s", text, exc_info=error)
         self.header_state = replace(self.header_state, error=text)
         retry = self._next_delay()
         self._set_status(f"⚠ {text} — retrying in {retry:.0f}s; last good data kept")
@@ -271,7 +287,9 @@ class BedrockTopApp(App[int]):
             flagged.add((row_key, "model"))
             for cell in SIGNAL_CELLS.get(signal, ()):
                 flagged.add((row_key, cell))
-        self.table.apply(self.shown, rows, self.view, flagged, self._flag_style())
+        self.table.apply(
+            self.shown, rows, self.view, flagged, self._flag_style(), set(self.shown.region_errors)
+        )
 
     def _refresh_detail(self) -> None:
         if isinstance(self.screen, DetailScreen) and self.shown is not None:
@@ -459,7 +477,12 @@ def run_app(settings: Settings) -> int:
     """Build clients and the poller, then run the TUI until the user quits."""
     from bedrock_top.cli import make_clients, poll_settings, price_table
 
+    setup_file_logging()
     poller = Poller(make_clients(settings), poll_settings(settings), prices=price_table(settings))
+    poller.profile = settings.profile
     app = BedrockTopApp(settings, poller)
-    app.run()
+    try:
+        app.run()
+    finally:
+        poller.close()
     return app.return_code or 0

@@ -79,7 +79,7 @@ class ModelTable(ScrollView, can_focus=True):
         self._header: Text = Text()
         self._order: list[str] = []
         self._cells: dict[str, dict[str, Text]] = {}
-        self._pending: dict[str, tuple[ModelRow, Snapshot, ViewState, frozenset[str]]] = {}
+        self._pending: dict[str, tuple[ModelRow, Snapshot, ViewState, frozenset[str], bool]] = {}
         self._signatures: dict[str, tuple[object, ...]] = {}
         self._strips: dict[str, Strip] = {}
         self._flag_style: Style | None = None
@@ -153,10 +153,12 @@ class ModelTable(ScrollView, can_focus=True):
         state: ViewState,
         flagged: Collection[tuple[str, str]] = (),
         flag_style: Style | None = None,
+        stale_regions: Collection[str] = (),
     ) -> None:
         """Show ``rows`` in this order; only rows whose signature changed are drawn again.
 
-        ``flagged`` (row key, column key) cells get ``flag_style`` and a marker (spikes).
+        ``flagged`` (row key, column key) cells get ``flag_style`` and a marker (spikes);
+        rows of ``stale_regions`` (whose newest poll failed) are drawn dim.
         """
         selected = self.selected_row_key()
         changed = 0
@@ -166,12 +168,18 @@ class ModelTable(ScrollView, can_focus=True):
             self._forget(key)
         for row in rows:
             marks = frozenset(c.key for c in self._columns if (row.key, c.key) in flagged)
-            signature = (*row_signature(row, self._columns, snapshot, state), marks, flag_style)
+            stale = row.region in stale_regions
+            signature = (
+                *row_signature(row, self._columns, snapshot, state),
+                marks,
+                flag_style,
+                stale,
+            )
             if self._signatures.get(row.key) == signature:
                 continue
             self._forget(row.key)
             self._signatures[row.key] = signature
-            self._pending[row.key] = (row, snapshot, state, marks)
+            self._pending[row.key] = (row, snapshot, state, marks, stale)
             changed += 1
         self.rows_changed = changed
         self.rows_rendered = 0
@@ -194,10 +202,12 @@ class ModelTable(ScrollView, can_focus=True):
         cells = self._cells.get(key)
         if cells is not None:
             return cells
-        row, snapshot, state, marks = self._pending.pop(key)
+        row, snapshot, state, marks, stale = self._pending.pop(key)
         cells = {}
         for col in self._columns:
             text = cell_text(col, row, snapshot, state)
+            if stale:
+                text.stylize("dim")
             if col.key in marks and self._flag_style is not None:
                 if col.key not in ("model", "spark"):
                     text = Text.assemble(text, "▲", justify=text.justify)
