@@ -12,11 +12,15 @@ from botocore.config import Config
 
 from bedrock_top.config import ConfigError
 
-# Bounded retries and timeouts: an unreachable endpoint gives up well within a minute.
+# Bounded retries and timeouts, so that nothing hangs: three attempts in all (botocore's
+# ``max_attempts`` would count retries only, i.e. four attempts), each waiting at most 5 s to
+# connect and 15 s for an answer, with at most 1 + 2 s of backoff between them (throttling;
+# 0.05 + 0.1 s otherwise). An unreachable endpoint gives up after ~15 s, one that accepts and
+# never answers after ~45 s: both well within a minute.
 CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 3},
+    retries={"mode": "standard", "total_max_attempts": 3},
     connect_timeout=5,
-    read_timeout=20,
+    read_timeout=15,
     user_agent_extra="bedrock-top",
 )
 
@@ -28,6 +32,15 @@ def make_session(profile: str | None) -> boto3.session.Session:
         known = ", ".join(sorted(available)) or "none configured"
         raise ConfigError(f"--profile: unknown profile {profile!r} (available: {known})")
     return boto3.session.Session(profile_name=profile)
+
+
+def make_cloudwatch_client(profile: str | None, region: str, endpoint_url: str | None) -> Any:
+    """A client on a fresh session, so credentials are resolved again (after `aws configure`,
+    or a credentials file refreshed by a helper)."""
+    session = boto3.session.Session(profile_name=profile)
+    return session.client(
+        "cloudwatch", region_name=region, endpoint_url=endpoint_url, config=CLIENT_CONFIG
+    )
 
 
 def make_cloudwatch_clients(

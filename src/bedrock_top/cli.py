@@ -185,6 +185,29 @@ def make_clients(settings: Settings) -> dict[str, CloudWatchClient]:
     return make_cloudwatch_clients(settings.profile, settings.regions, settings.endpoint_url)
 
 
+def make_poller(settings: Settings) -> Poller:
+    """The poller for these settings: clients, prices, and (for AWS) a way to rebuild a
+    region's client when its credentials change while running."""
+    reconnect = None
+    if not settings.demo:
+        from bedrock_top.aws import make_cloudwatch_client
+
+        def reconnect(region: str) -> CloudWatchClient:
+            client: CloudWatchClient = make_cloudwatch_client(
+                settings.profile, region, settings.endpoint_url
+            )
+            return client
+
+    poller = Poller(
+        make_clients(settings),
+        poll_settings(settings),
+        prices=price_table(settings),
+        reconnect=reconnect,
+    )
+    poller.profile = settings.profile
+    return poller
+
+
 def price_table(settings: Settings) -> PriceTable:
     """Prices with the configured overrides and application-profile aliases on top."""
     return PriceTable.load(overrides=settings.price_overrides, aliases=settings.price_aliases)
@@ -211,8 +234,7 @@ def visible_rows(snapshot: Snapshot, settings: Settings) -> list[ModelRow]:
 def run_once(settings: Settings) -> int:
     from bedrock_top.render import render_csv, render_json, render_table
 
-    poller = Poller(make_clients(settings), poll_settings(settings), prices=price_table(settings))
-    poller.profile = settings.profile
+    poller = make_poller(settings)
     try:
         snapshot = poller.poll()
     finally:

@@ -22,7 +22,7 @@ from bedrock_top.catalog import (
     Tier,
     choose_metric_names,
 )
-from bedrock_top.errors import describe_error
+from bedrock_top.errors import describe_error, needs_new_credentials
 from bedrock_top.plan import Call, MetricQuery, SeriesKey, align_down, plan_calls
 from bedrock_top.pricing import Price, PriceTable, row_cost
 from bedrock_top.series import ModelSeries
@@ -347,10 +347,13 @@ class Poller:
         settings: PollSettings,
         clock: Clock = time.time,
         prices: PriceTable | None = None,
+        reconnect: Callable[[str], CloudWatchClient] | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
         self.prices = prices
+        self.reconnect = reconnect  # region -> a new client, when credentials changed
+        self._stale_credentials: set[str] = set()  # regions whose credentials were refused
         self._price_of: dict[str, Price | None] = {}
         self.regions = {
             name: RegionPoller(name, client, settings, clock) for name, client in clients.items()
@@ -371,11 +374,17 @@ class Poller:
         last good rows and is named in ``Snapshot.region_errors``; only when every region
         fails does the error propagate (the caller then marks everything stale)."""
         names = list(self.regions)
+        for name in self._stale_credentials:  # picks up credentials renewed since then
+            self._reconnect(name)
+        self._stale_credentials.clear()
         if self._workers is None:
             outcomes = [_attempt(self.regions[names[0]].poll)]
         else:
             outcomes = list(self._workers.map(lambda n: _attempt(self.regions[n].poll), names))
         failures = {name: exc for name, exc in zip(names, outcomes, strict=True) if exc}
+        self._stale_credentials = {
+            name for name, exc in failures.items() if needs_new_credentials(exc)
+        }
         if len(failures) == len(names):
             raise next(iter(failures.values()))
         self.last_poll_at = self.clock()
@@ -383,6 +392,16 @@ class Poller:
             name: describe_error(exc, self.profile) for name, exc in failures.items()
         }
         return self.snapshot()
+
+    def _reconnect(self, region: str) -> None:
+        """A fresh client for the next attempt, so new credentials are picked up without a
+        restart; if even that fails, the old client stays and the next poll tries again."""
+        if self.reconnect is None:
+            return
+        try:
+            self.regions[region].client = self.reconnect(region)
+        except Exception:
+            return
 
     def set_focus(self, row_keys: Iterable[str]) -> None:
         """Ask for every metric of these rows ("region|account|model") from the next poll on:
@@ -442,7 +461,7 @@ class Poller:
     def with_settings(self, settings: PollSettings) -> Poller:
         """A poller for new window/period settings that reuses the clients (reloads data)."""
         clients = {name: r.client for name, r in self.regions.items()}
-        poller = Poller(clients, replace(settings), self.clock, self.prices)
+        poller = Poller(clients, replace(settings), self.clock, self.prices, self.reconnect)
         poller.profile = self.profile
         self.close()
         return poller

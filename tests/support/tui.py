@@ -41,6 +41,7 @@ def make_app(
     window_s: int = 3600,
     period_s: int = 60,
     seed: int = 1,
+    reconnect: Callable[[str], CloudWatchClient] | None = None,
     **settings: object,
 ) -> BedrockTopApp:
     """An app over the demo backend (or ``clients``) with a frozen clock."""
@@ -56,7 +57,11 @@ def make_app(
     )
     prices = PriceTable.load(cache_path=Path("/nonexistent/bedrock-top/prices.json"))
     poller = Poller(
-        clients, PollSettings(window_s=window_s, period_s=period_s), clock=clock, prices=prices
+        clients,
+        PollSettings(window_s=window_s, period_s=period_s),
+        clock=clock,
+        prices=prices,
+        reconnect=reconnect,
     )
     return BedrockTopApp(config, poller, clock=clock, export_dir=tmp_path)
 

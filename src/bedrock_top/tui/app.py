@@ -475,11 +475,10 @@ def _default_export_dir() -> Path:
 
 def run_app(settings: Settings) -> int:
     """Build clients and the poller, then run the TUI until the user quits."""
-    from bedrock_top.cli import make_clients, poll_settings, price_table
+    from bedrock_top.cli import make_poller
 
     setup_file_logging()
-    poller = Poller(make_clients(settings), poll_settings(settings), prices=price_table(settings))
-    poller.profile = settings.profile
+    poller = make_poller(settings)
     app = BedrockTopApp(settings, poller)
     try:
         app.run()
