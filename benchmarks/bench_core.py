@@ -15,7 +15,10 @@ import math
 import os
 import platform
 import statistics
+import subprocess
+import sys
 import time
+import tracemalloc
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -134,6 +137,11 @@ def processing(models: int, repeats: int) -> dict[str, Any]:
     clock.now += 60
     live.poll()
     steady_responses = list(recorder.responses)
+    # The recorded answers stay alive for the replays; in real use each response is freed
+    # after its poll. Keep them (and the demo's caches) out of the garbage collector's way
+    # so that only bedrock-top's own work is measured.
+    gc.collect()
+    gc.freeze()
     first, steady = [], []
     for _ in range(repeats):
         clock.now = START
@@ -148,6 +156,7 @@ def processing(models: int, repeats: int) -> dict[str, Any]:
         t0 = time.perf_counter()
         poller.poll()
         steady.append(time.perf_counter() - t0)
+    gc.unfreeze()
     f, s = statistics.median(first) * 1000, statistics.median(steady) * 1000
     return {
         "models": models,
@@ -167,7 +176,31 @@ def rss_mb() -> float:
 
 def memory(models: int, hours: float) -> dict[str, Any]:
     """Resident memory while polling for ``hours`` on a fast clock (one poll per simulated
-    minute): after the first window, then at the end."""
+    minute), in a fresh process: after the first window, then at the end."""
+    runs = []
+    for trace in ("rss", "heap"):  # tracemalloc slows polling and adds its own memory
+        proc = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--memory",
+                str(models),
+                str(hours if trace == "rss" else 2),
+                trace,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        runs.append(json.loads(proc.stdout))
+    result: dict[str, Any] = runs[0]
+    result["bedrock_top_heap_mb"] = runs[1]["bedrock_top_heap_mb"]
+    return result
+
+
+def _memory_here(models: int, hours: float, trace: bool) -> dict[str, Any]:
+    if trace:
+        tracemalloc.start()
     clock = Clock()
     poller = Poller(
         {"us-east-1": DemoCloudWatch(seed=1, clock=clock, model_count=models)},
@@ -185,7 +218,17 @@ def memory(models: int, hours: float) -> dict[str, Any]:
             samples.append(((i + 1) / 60, rss_mb()))
     after_window = samples[0][1]
     end = samples[-1][1]
+    ours = 0
+    if trace:  # what bedrock-top itself holds (not Python, boto3 or the demo backend)
+        ours = sum(
+            stat.size
+            for stat in tracemalloc.take_snapshot().statistics("filename")
+            if "bedrock_top" in stat.traceback[0].filename
+            and "demo" not in stat.traceback[0].filename
+        )
+        tracemalloc.stop()
     return {
+        "bedrock_top_heap_mb": ours / 1e6,
         "models": models,
         "hours": hours,
         "rss_after_first_window_mb": after_window,
@@ -198,7 +241,12 @@ def memory(models: int, hours: float) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for the smoke test")
+    parser.add_argument("--memory", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.memory:
+        models, hours, trace = args.memory
+        print(json.dumps(_memory_here(int(models), float(hours), trace == "heap")))
+        return
     sizes = (10, 50) if args.quick else (10, 100, 1000, 5000)
     results: dict[str, Any] = {
         "machine": (
@@ -239,7 +287,8 @@ def main() -> None:
     print(
         f"memory, {m['models']} models over {m['hours']:.0f} simulated hours: "
         f"{m['rss_after_first_window_mb']:.1f} MB after the first window, "
-        f"{m['rss_end_mb']:.1f} MB at the end (ratio {m['ratio']:.3f})"
+        f"{m['rss_end_mb']:.1f} MB at the end (ratio {m['ratio']:.3f}); bedrock-top's own "
+        f"objects {m['bedrock_top_heap_mb']:.1f} MB (the rest: Python, boto3, the demo backend)"
     )
     print(f"written: {RESULTS / name}")
 

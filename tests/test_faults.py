@@ -47,7 +47,7 @@ from support.bedrock_truth import (
     scenario,
 )
 from support.faults import Fault, FaultProxy, error_reply
-from support.tui import make_app, poll_now, settle
+from support.tui import FailingClient, make_app, poll_now, settle
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
@@ -394,41 +394,26 @@ async def test_sso_session_expiry_names_the_login_command_and_login_is_picked_up
         assert_live(app, seeded)
 
 
-class CredentialsGone:
+def credentials_gone(inner: Any) -> FailingClient:
     """A client that fails as botocore does when no credential source answers."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-        self.missing = False
-
-    def list_metrics(self, **kwargs: Any) -> Any:
-        self._check()
-        return self.inner.list_metrics(**kwargs)
-
-    def get_metric_data(self, **kwargs: Any) -> Any:
-        self._check()
-        return self.inner.get_metric_data(**kwargs)
-
-    def _check(self) -> None:
-        if self.missing:
-            raise NoCredentialsError()
+    return FailingClient(inner, NoCredentialsError)
 
 
 async def test_missing_credentials_keep_the_data_and_recover(
     proxy: FaultProxy, seeded: list[Request]
 ) -> None:
-    client = CredentialsGone(cloudwatch(proxy.url))
+    client = credentials_gone(cloudwatch(proxy.url))
     app = live_app(client)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         before = cells(app)
-        client.missing = True
+        client.down = True
         await poll_now(pilot)
         assert_stale(app)
         assert "no AWS credentials found" in status(app)
         assert cells(app) == before
         assert_plain(app)
-        client.missing = False
+        client.down = False
         await poll_now(pilot)
         assert_live(app, seeded)
 

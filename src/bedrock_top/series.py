@@ -40,17 +40,17 @@ class Ring:
         Periods inside the range without a point become empty ("no data"), points outside
         the ring's reach (older than ``end - size * period``) are dropped.
         """
-        reach = end - self.size * self.period
+        period, size, stamps, values = self.period, self.size, self.stamps, self.values
+        reach = end - size * period
         contiguous = (self.end is not None and start <= self.end) or start <= reach
         start = max(start, reach)
-        period, stamps, values = self.period, self.stamps, self.values
-        for t in range(start - start % period, end, period):
-            slot = self._slot(t)
+        for t in range(start - start % period, end, period):  # slot math inlined: hot path
+            slot = (t // period) % size
             stamps[slot] = _EMPTY
             values[slot] = 0.0
         for t, value in points:
             if start <= t < end:
-                slot = self._slot(t)
+                slot = (t // period) % size
                 stamps[slot] = t
                 values[slot] = value
         self.end = end if contiguous else None

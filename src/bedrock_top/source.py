@@ -140,9 +140,9 @@ def fetch_call(client: CloudWatchClient, call: Call, usage: UsageCounter) -> Cal
             if qid not in call.queries:
                 continue
             points = result.points.setdefault(qid, [])
+            stamps = item.get("Timestamps", [])
             points.extend(
-                (_epoch(ts), float(v))
-                for ts, v in zip(item.get("Timestamps", []), item.get("Values", []), strict=True)
+                zip([_epoch(ts) for ts in stamps], item.get("Values", []), strict=True)
             )
             status[qid] = item.get("StatusCode", "Complete")
             for m in item.get("Messages", []):
@@ -155,6 +155,7 @@ def fetch_call(client: CloudWatchClient, call: Call, usage: UsageCounter) -> Cal
 
 
 def _epoch(ts: datetime | float) -> int:
+    """boto3 gives datetimes; a number (epoch seconds) is accepted too."""
     return int(ts.timestamp()) if isinstance(ts, datetime) else int(ts)
 
 

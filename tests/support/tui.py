@@ -81,11 +81,12 @@ async def poll_now(pilot: Pilot[int]) -> None:
     await settle(pilot)
 
 
-class FlakyBackend:
-    """The demo backend, failing on demand like a dropped network."""
+class FailingClient:
+    """Wraps a client (or backend) and raises ``error()`` on every call while ``down``."""
 
-    def __init__(self, clock: FakeClock) -> None:
-        self.inner = DemoCloudWatch(seed=1, clock=clock)
+    def __init__(self, inner: Any, error: Callable[[], Exception]) -> None:
+        self.inner = inner
+        self.error = error
         self.down = False
 
     def list_metrics(self, **kwargs: Any) -> Any:
@@ -98,6 +99,16 @@ class FlakyBackend:
 
     def _check(self) -> None:
         if self.down:
-            raise EndpointConnectionError(
+            raise self.error()
+
+
+class FlakyBackend(FailingClient):
+    """The demo backend, failing on demand like a dropped network."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__(
+            DemoCloudWatch(seed=1, clock=clock),
+            lambda: EndpointConnectionError(
                 endpoint_url="https://monitoring.us-east-1.amazonaws.com/"
-            )
+            ),
+        )
