@@ -185,7 +185,7 @@ def memory(models: int, hours: float) -> dict[str, Any]:
                 __file__,
                 "--memory",
                 str(models),
-                str(hours if trace == "rss" else 2),
+                str(hours if trace == "rss" else min(hours, 4)),
                 trace,
             ],
             capture_output=True,
@@ -194,7 +194,7 @@ def memory(models: int, hours: float) -> dict[str, Any]:
         )
         runs.append(json.loads(proc.stdout))
     result: dict[str, Any] = runs[0]
-    result["bedrock_top_heap_mb"] = runs[1]["bedrock_top_heap_mb"]
+    result["bedrock_top_hourly_heap_mb"] = runs[1]["bedrock_top_hourly_heap_mb"]
     return result
 
 
@@ -208,6 +208,7 @@ def _memory_here(models: int, hours: float, trace: bool) -> dict[str, Any]:
         clock=clock,
     )
     samples: list[tuple[float, float]] = []
+    heap: list[float] = []
     polls = round(hours * 60)
     for i in range(polls):
         poller.poll()
@@ -216,19 +217,12 @@ def _memory_here(models: int, hours: float, trace: bool) -> dict[str, Any]:
         if i % 60 == 59:
             gc.collect()
             samples.append(((i + 1) / 60, rss_mb()))
+            if trace:  # what bedrock-top itself holds (not Python, boto3 or the demo)
+                heap.append(_own_heap_mb())
     after_window = samples[0][1]
     end = samples[-1][1]
-    ours = 0
-    if trace:  # what bedrock-top itself holds (not Python, boto3 or the demo backend)
-        ours = sum(
-            stat.size
-            for stat in tracemalloc.take_snapshot().statistics("filename")
-            if "bedrock_top" in stat.traceback[0].filename
-            and "demo" not in stat.traceback[0].filename
-        )
-        tracemalloc.stop()
     return {
-        "bedrock_top_heap_mb": ours / 1e6,
+        "bedrock_top_hourly_heap_mb": [round(mb, 2) for mb in heap],
         "models": models,
         "hours": hours,
         "rss_after_first_window_mb": after_window,
@@ -236,6 +230,18 @@ def _memory_here(models: int, hours: float, trace: bool) -> dict[str, Any]:
         "ratio": end / after_window,
         "hourly_mb": [round(mb, 1) for _, mb in samples],
     }
+
+
+def _own_heap_mb() -> float:
+    stats = tracemalloc.take_snapshot().statistics("filename")
+    return (
+        sum(
+            s.size
+            for s in stats
+            if "bedrock_top" in s.traceback[0].filename and "demo" not in s.traceback[0].filename
+        )
+        / 1e6
+    )
 
 
 def main() -> None:
@@ -288,7 +294,8 @@ def main() -> None:
         f"memory, {m['models']} models over {m['hours']:.0f} simulated hours: "
         f"{m['rss_after_first_window_mb']:.1f} MB after the first window, "
         f"{m['rss_end_mb']:.1f} MB at the end (ratio {m['ratio']:.3f}); bedrock-top's own "
-        f"objects {m['bedrock_top_heap_mb']:.1f} MB (the rest: Python, boto3, the demo backend)"
+        f"objects hour by hour {m['bedrock_top_hourly_heap_mb']} MB (the rest: Python, boto3, "
+        "and the demo backend's caches filling up to their bounds)"
     )
     print(f"written: {RESULTS / name}")
 

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import csv
+import io
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 from textual.widgets import Input, Static
 
 from bedrock_top.demo import DemoCloudWatch
 from bedrock_top.format import fmt_count
 from bedrock_top.tui.app import BedrockTopApp
 from bedrock_top.tui.header import HeaderBar
-from bedrock_top.tui.screens import DetailScreen, EventsScreen, HelpScreen
+from bedrock_top.tui.screens import DetailScreen, EventsScreen, HelpScreen, detail_summary
 from bedrock_top.tui.table import ModelTable
 from bedrock_top.view import SORTABLE
 from support.tui import FakeClock, FlakyBackend, make_app, poll_now, settle
@@ -349,3 +351,18 @@ async def test_every_sortable_column_sorts() -> None:
             app._draw_table()
             await pilot.pause()
             assert app.table.row_count > 0
+
+
+async def test_detail_shows_money_and_unknown_prices_as_question_marks() -> None:
+    app = make_app()
+    async with app.run_test(size=(220, 50)) as pilot:
+        await settle(pilot)
+        assert app.snapshot is not None
+        unpriced = next(r for r in app.snapshot.rows if r.cost is None and r.window.invocations)
+        priced = next(r for r in app.snapshot.rows if r.cost is not None and r.cost.window_usd)
+        assert app.table.get_cell(unpriced.key, "usd_per_hour").plain == "?"
+        assert app.table.get_cell(priced.key, "cost").plain.startswith("$")
+        for row, expected in ((priced, "Cache savings"), (unpriced, "? (no known price)")):
+            console = Console(width=200, record=True, file=io.StringIO())
+            console.print(detail_summary(row))
+            assert expected in console.export_text()

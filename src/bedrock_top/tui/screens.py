@@ -13,7 +13,7 @@ from textual.containers import Grid, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Label, Sparkline, Static
 
-from bedrock_top.format import fmt_count, fmt_ms, fmt_pct
+from bedrock_top.format import fmt_count, fmt_ms, fmt_pct, fmt_usd
 from bedrock_top.snapshot import ModelRow, Snapshot
 from bedrock_top.spikes import Alert
 
@@ -92,6 +92,12 @@ def detail_summary(row: ModelRow) -> Table:
     ]
     if w.tpm_quota is not None:
         pairs.append(("Est. TPM quota", fmt_count(w.tpm_quota)))
+    cost = row.cost
+    pairs += [
+        ("Cost (window)", fmt_usd(cost.window_usd) if cost else "? (no known price)"),
+        ("Cost now", f"{fmt_usd(cost.usd_per_hour)}/hour" if cost else "?"),
+        ("Cache savings", fmt_usd(cost.cache_savings_usd) if cost else "?"),
+    ]
     for i in range(0, len(pairs), 2):
         cells: list[str | Text] = []
         for label, value in pairs[i : i + 2]:
