@@ -23,7 +23,6 @@ AVERAGE: Final = "Average"
 # for what is shown. "heartbeat": idle in the window, only enough to notice it waking up;
 # "live": the table's figures; "full": everything (the detail screen and --once).
 Tier = Literal["heartbeat", "live", "full"]
-TIERS: Final[tuple[Tier, ...]] = ("heartbeat", "live", "full")
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +110,6 @@ METRICS: Final[tuple[MetricSpec, ...]] = (
     LEGACY_INVOCATIONS,
 )
 METRICS_BY_KEY: Final = {m.key: m for m in METRICS}
-SPEC_BY_CLOUDWATCH_NAME: Final = {name: m for m in METRICS for name in m.cloudwatch_names}
 
 # Counters whose window figure is a plain sum (the integer fields of the JSON contract).
 COUNTER_KEYS: Final = (
@@ -143,23 +141,6 @@ def choose_metric_names(listed: set[str]) -> dict[str, str]:
 # --- ModelId parsing ---------------------------------------------------------------------
 
 GEO_PREFIXES: Final = ("us-gov", "us", "eu", "apac", "jp", "au", "ca", "global")
-KNOWN_PROVIDERS: Final = frozenset(
-    {
-        "ai21",
-        "amazon",
-        "anthropic",
-        "cohere",
-        "deepseek",
-        "luma",
-        "meta",
-        "mistral",
-        "openai",
-        "qwen",
-        "stability",
-        "twelvelabs",
-        "writer",
-    }
-)
 _APP_PROFILE_ID = re.compile(r"^[a-z0-9]{12}$")
 _ARN = re.compile(r"^arn:aws[a-z-]*:bedrock:[^:]*:[^:]*:(?P<kind>[a-z-]+)/(?P<rest>.+)$")
 
