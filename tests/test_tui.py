@@ -366,3 +366,15 @@ async def test_detail_shows_money_and_unknown_prices_as_question_marks() -> None
             console = Console(width=200, record=True, file=io.StringIO())
             console.print(detail_summary(row))
             assert expected in console.export_text()
+
+
+async def test_detail_now_is_the_newest_complete_minute_like_the_table() -> None:
+    app = make_app()
+    async with app.run_test(size=(200, 50)) as pilot:
+        await settle(pilot)
+        key = app.table.row_keys[0]
+        await pilot.press("home", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, DetailScreen)
+        label = str(app.screen.query_one("#label-invocations").render())
+        assert f"now {cell(app, key, 'inv_rate').rstrip('▲'):>8}" in label

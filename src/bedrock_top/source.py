@@ -141,9 +141,7 @@ def fetch_call(client: CloudWatchClient, call: Call, usage: UsageCounter) -> Cal
                 continue
             points = result.points.setdefault(qid, [])
             stamps = item.get("Timestamps", [])
-            points.extend(
-                zip([_epoch(ts) for ts in stamps], item.get("Values", []), strict=True)
-            )
+            points.extend(zip([_epoch(ts) for ts in stamps], item.get("Values", []), strict=True))
             status[qid] = item.get("StatusCode", "Complete")
             for m in item.get("Messages", []):
                 result.messages.append(f"{call.queries[qid].key.model_id}: {m.get('Value', '')}")

@@ -162,12 +162,17 @@ class DetailScreen(Screen[None]):
         self.query_one("#detail-summary", Static).update(detail_summary(row))
         for key, title_text, kind in DETAIL_CHARTS:
             values = output_tokens_per_second(row) if key == "output_tps" else list(row.series[key])
+            # Charts and "now" stop at the newest complete period: a minute still arriving
+            # would read as a drop (the table marks it as in progress instead).
+            values = values[: snapshot.latest_complete_index + 1]
             present = [v for v in values if v is not None]
             # A metric this model does not publish gets no chart at all.
             label = self.query_one(f"#label-{key}", Label)
             chart = self.query_one(f"#chart-{key}", Sparkline)
             label.display = chart.display = bool(present)
-            latest = present[-1] if present else None
+            latest = values[-1] if values else None
+            if latest is None and kind == "count" and values:
+                latest = 0.0  # a complete minute without datapoints had none of these
             peak = max(present) if present else None
             label.update(
                 Text.assemble(
