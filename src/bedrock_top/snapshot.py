@@ -34,14 +34,7 @@ LATEST_RATE_KEYS = (
 
 # Per-period series every row carries (oldest first), for sparklines and latest-minute figures.
 SERIES_KEYS = (
-    "invocations",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "client_errors",
-    "server_errors",
-    "throttles",
+    *COUNTER_KEYS,
     "latency_avg",
     "latency_p90",
     "ttft_avg",
