@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from bedrock_top import __version__, settings_file
-from bedrock_top.columns import SORT_KEYS, sort_rows
+from bedrock_top.columns import SORT_KEYS, match_rows, sort_rows
 from bedrock_top.config import (
     DEFAULT_INTERVAL_S,
     WINDOW_CHOICES,
@@ -218,12 +218,7 @@ def filter_rows(rows: Sequence[ModelRow], pattern: str | None) -> list[ModelRow]
     regex = compile_filter(pattern)
     if regex is None or pattern is None:
         return list(rows)
-    negate = pattern.startswith("!")
-    return [
-        r
-        for r in rows
-        if bool(regex.search(r.model_id) or regex.search(r.info.provider or "")) != negate
-    ]
+    return match_rows(rows, regex, negate=pattern.startswith("!"))
 
 
 def visible_rows(snapshot: Snapshot, settings: Settings) -> list[ModelRow]:

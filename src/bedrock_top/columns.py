@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -54,12 +55,28 @@ COLUMNS_BY_KEY: Final = {c.key: c for c in COLUMNS}
 SORT_KEYS: Final = tuple(COLUMNS_BY_KEY)
 
 
-def sort_rows(rows: Sequence[ModelRow], key: str, reverse: bool = False) -> list[ModelRow]:
-    """Numbers largest first, text A-Z (``reverse`` flips both); empty values always last."""
-    column = COLUMNS_BY_KEY[key]
-    present = [r for r in rows if column.get(r) is not None]
-    missing = [r for r in rows if column.get(r) is None]
-    descending = column.numeric != reverse
+def order_rows(
+    rows: Sequence[ModelRow], value: Callable[[ModelRow], Value], numeric: bool, reverse: bool
+) -> list[ModelRow]:
+    """Numbers largest first, text A-Z (``reverse`` flips both); empty values always last,
+    ties by model id then region. Shared by ``--once`` and the live table."""
+    present = [r for r in rows if value(r) is not None]
+    missing = [r for r in rows if value(r) is None]
     present.sort(key=lambda r: (r.model_id, r.region))
-    present.sort(key=column.get, reverse=descending)  # type: ignore[arg-type]
+    present.sort(key=value, reverse=numeric != reverse)  # type: ignore[arg-type]
     return present + missing
+
+
+def match_rows(rows: Sequence[ModelRow], regex: re.Pattern[str], negate: bool) -> list[ModelRow]:
+    """Rows whose model id or provider matches ``regex`` (the others when ``negate``)."""
+    return [
+        r
+        for r in rows
+        if bool(regex.search(r.model_id) or regex.search(r.info.provider or "")) != negate
+    ]
+
+
+def sort_rows(rows: Sequence[ModelRow], key: str, reverse: bool = False) -> list[ModelRow]:
+    """Sort by one of ``COLUMNS`` (see ``order_rows``)."""
+    column = COLUMNS_BY_KEY[key]
+    return order_rows(rows, column.get, column.numeric, reverse)

@@ -14,6 +14,7 @@ from typing import Final
 
 from rich.text import Text
 
+from bedrock_top.columns import match_rows, order_rows
 from bedrock_top.format import fmt_count, fmt_ms, fmt_pct, fmt_usd
 from bedrock_top.snapshot import ModelRow, RowCost, Snapshot
 from bedrock_top.spark import sparkline
@@ -225,20 +226,11 @@ def visible_rows(snapshot: Snapshot, state: ViewState) -> list[ModelRow]:
     regex, negate = compile_view_filter(state.filter)
     rows: Sequence[ModelRow] = snapshot.rows
     if regex is not None:
-        rows = [
-            r
-            for r in rows
-            if bool(regex.search(r.model_id) or regex.search(r.info.provider or "")) != negate
-        ]
+        rows = match_rows(rows, regex, negate)
     if state.problems_only:
         rows = [r for r in rows if r.window.errors or r.window.throttles]
     column = COLUMNS_BY_KEY.get(state.sort, COLUMNS_BY_KEY["inv_rate"])
-    present = [r for r in rows if column.value(r) is not None]
-    missing = [r for r in rows if column.value(r) is None]
-    present.sort(key=lambda r: (r.model_id, r.region))
-    descending = column.numeric != state.reverse
-    present.sort(key=column.value, reverse=descending)  # type: ignore[arg-type]
-    return present + missing
+    return order_rows(rows, column.value, column.numeric, state.reverse)
 
 
 def partial_periods(snapshot: Snapshot) -> int:
