@@ -16,39 +16,44 @@ def minute(i: int) -> int:
     return T0 + i * P
 
 
+def put(ring: Ring, start: int, end: int, points: list[tuple[int, float]]) -> None:
+    """``Ring.replace`` with (timestamp, value) pairs."""
+    ring.replace(start, end, [t for t, _ in points], [v for _, v in points])
+
+
 # --- Ring ---------------------------------------------------------------------------------
 
 
 def test_replace_overwrites_late_data_instead_of_adding() -> None:
     ring = Ring(P, 10)
-    ring.replace(minute(0), minute(5), [(minute(2), 5.0), (minute(3), 1.0)])
+    put(ring, minute(0), minute(5), [(minute(2), 5.0), (minute(3), 1.0)])
     # The same range fetched again after CloudWatch corrected minute 2.
-    ring.replace(minute(0), minute(5), [(minute(2), 8.0), (minute(3), 1.0)])
+    put(ring, minute(0), minute(5), [(minute(2), 8.0), (minute(3), 1.0)])
     assert ring.get(minute(2)) == 8.0
     assert ring.total(minute(0), minute(5)) == 9.0
 
 
 def test_replaced_periods_without_a_point_become_empty() -> None:
     ring = Ring(P, 10)
-    ring.replace(minute(0), minute(5), [(minute(i), 1.0) for i in range(5)])
-    ring.replace(minute(2), minute(5), [(minute(4), 3.0)])
+    put(ring, minute(0), minute(5), [(minute(i), 1.0) for i in range(5)])
+    put(ring, minute(2), minute(5), [(minute(4), 3.0)])
     assert ring.points(minute(0), minute(5)) == [1.0, 1.0, None, None, 3.0]
     assert ring.total(minute(0), minute(5)) == 5.0
 
 
 def test_periods_outside_the_replaced_range_are_kept() -> None:
     ring = Ring(P, 10)
-    ring.replace(minute(0), minute(6), [(minute(i), float(i)) for i in range(6)])
-    ring.replace(minute(4), minute(7), [(minute(6), 60.0)])
+    put(ring, minute(0), minute(6), [(minute(i), float(i)) for i in range(6)])
+    put(ring, minute(4), minute(7), [(minute(6), 60.0)])
     assert ring.points(minute(0), minute(7)) == [0.0, 1.0, 2.0, 3.0, None, None, 60.0]
 
 
 def test_old_periods_that_slid_out_are_ignored() -> None:
     ring = Ring(P, 10)
-    ring.replace(minute(0), minute(10), [(minute(i), 1.0) for i in range(10)])
+    put(ring, minute(0), minute(10), [(minute(i), 1.0) for i in range(10)])
     # Much later, only part of the new window is fetched: slots of minutes 0..4 are reused
     # by minutes 100..104, which have no data; the old values must not show through.
-    ring.replace(minute(105), minute(110), [(minute(107), 4.0)])
+    put(ring, minute(105), minute(110), [(minute(107), 4.0)])
     assert ring.total(minute(100), minute(110)) == 4.0
     assert ring.points(minute(100), minute(110)) == [None] * 7 + [4.0, None, None]
     assert ring.get(minute(100)) is None
@@ -57,7 +62,7 @@ def test_old_periods_that_slid_out_are_ignored() -> None:
 def test_points_outside_the_reach_of_the_ring_are_dropped() -> None:
     ring = Ring(P, 5)
     points = [(minute(i), 1.0) for i in range(12)]
-    ring.replace(minute(0), minute(10), points)
+    put(ring, minute(0), minute(10), points)
     # Only [end - 5 periods, end) is kept; minute 10 and 11 are at or after the end.
     assert ring.points(minute(5), minute(10)) == [1.0] * 5
     assert ring.get(minute(0)) is None
@@ -67,7 +72,7 @@ def test_points_outside_the_reach_of_the_ring_are_dropped() -> None:
 
 def test_points_before_the_replaced_range_are_dropped() -> None:
     ring = Ring(P, 10)
-    ring.replace(minute(5), minute(8), [(minute(4), 9.0), (minute(6), 2.0)])
+    put(ring, minute(5), minute(8), [(minute(4), 9.0), (minute(6), 2.0)])
     assert ring.get(minute(4)) is None
     assert ring.total(minute(0), minute(10)) == 2.0
 
@@ -77,7 +82,7 @@ def test_memory_is_bounded_whatever_the_number_of_polls() -> None:
     ring = Ring(P, size)
     for poll in range(10_000):
         end = minute(poll + 1)
-        ring.replace(end - 5 * P, end, [(t, 1.0) for t in range(end - 5 * P, end, P)])
+        put(ring, end - 5 * P, end, [(t, 1.0) for t in range(end - 5 * P, end, P)])
         assert len(ring.stamps) == size
         assert len(ring.values) == size
     end = minute(10_000)
@@ -101,7 +106,7 @@ def stored_with(
     stored = ModelSeries(metric_names=names or {"invocations": "Invocations"})
     for (metric, stat), values in data.items():
         ring = stored.ring(metric, stat, P, SIZE)
-        ring.replace(WINDOW_START, WINDOW_END, [(minute(i), v) for i, v in values.items()])
+        put(ring, WINDOW_START, WINDOW_END, [(minute(i), v) for i, v in values.items()])
     stored.window_stats.update(window_stats or {})
     return stored
 

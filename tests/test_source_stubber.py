@@ -403,13 +403,13 @@ def test_pages_of_one_id_are_merged_in_any_order(
     usage = UsageCounter()
     got = fetch_call(Direct(client), call, usage)
     stubber.assert_no_pending_responses()
-    assert sorted(got.points["inv"]) == [
+    assert sorted(got.points("inv")) == [
         (at(11, 50), 1.0),
         (at(11, 52), 2.0),
         (at(11, 58), 3.0),
         (at(11, 59), 4.0),
     ]
-    assert sorted(got.points["tok"]) == [(at(11, 51), 100.0), (at(11, 55), 500.0)]
+    assert sorted(got.points("tok")) == [(at(11, 51), 100.0), (at(11, 55), 500.0)]
     assert got.failed == set()
     # Every page is a request that carries (and is billed for) every query of the call.
     assert (usage.get_metric_data_calls, usage.metrics_requested) == (2, 4)

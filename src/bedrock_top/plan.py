@@ -13,13 +13,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from bedrock_top.catalog import MODEL_DIMENSION, NAMESPACE
 
 MAX_QUERIES_PER_CALL: Final = 500
 MAX_DATAPOINTS_PER_CALL: Final = 100_800
 QUERY_ID_PATTERN: Final = re.compile(r"^[a-z][A-Za-z0-9_]*$")
+# Ids of the queries of a call, by position (valid, unique, and built once).
+QUERY_IDS: Final = tuple(f"q{i}" for i in range(MAX_QUERIES_PER_CALL))
 
 _DAY: Final = 86_400
 
@@ -28,12 +30,12 @@ class PlanError(ValueError):
     """A request that CloudWatch would reject; raised before anything is sent."""
 
 
-@dataclass(frozen=True, slots=True)
-class SeriesKey:
+class SeriesKey(NamedTuple):
     """Identifies one stored series: (region, account, model, metric, statistic, scope).
 
     ``window`` is True for a single-value statistic computed by CloudWatch over the whole
-    window (the percentiles), False for a per-period series.
+    window (the percentiles), False for a per-period series. A named tuple, because a poll
+    makes thousands of these and a frozen dataclass costs several times more to build.
     """
 
     region: str
@@ -44,8 +46,7 @@ class SeriesKey:
     window: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class MetricQuery:
+class MetricQuery(NamedTuple):
     """One series to fetch: its key, the CloudWatch metric name, period and earliest start."""
 
     key: SeriesKey
@@ -60,24 +61,28 @@ class MetricQuery:
         return 60 if self.key.window else self.period
 
     def to_request(self, query_id: str) -> dict[str, Any]:
-        stat: dict[str, Any] = {
-            "Metric": _metric(self.metric_name, self.key.model_id),
-            "Period": self.period,
-            "Stat": self.key.stat,
+        key = self.key
+        query: dict[str, Any] = {
+            "Id": query_id,
+            "MetricStat": _metric_stat(self.metric_name, key.model_id, self.period, key.stat),
+            "ReturnData": True,
         }
-        query: dict[str, Any] = {"Id": query_id, "MetricStat": stat, "ReturnData": True}
-        if self.key.account is not None:
-            query["AccountId"] = self.key.account
+        if key.account is not None:
+            query["AccountId"] = key.account
         return query
 
 
 @lru_cache(maxsize=65_536)
-def _metric(metric_name: str, model_id: str) -> dict[str, Any]:
-    """The Metric part of a query: the same every poll, so built once (never mutated)."""
+def _metric_stat(metric_name: str, model_id: str, period: int, stat: str) -> dict[str, Any]:
+    """The MetricStat part of a query: the same every poll, so built once (never mutated)."""
     return {
-        "Namespace": NAMESPACE,
-        "MetricName": metric_name,
-        "Dimensions": [{"Name": MODEL_DIMENSION, "Value": model_id}],
+        "Metric": {
+            "Namespace": NAMESPACE,
+            "MetricName": metric_name,
+            "Dimensions": [{"Name": MODEL_DIMENSION, "Value": model_id}],
+        },
+        "Period": period,
+        "Stat": stat,
     }
 
 
@@ -148,45 +153,40 @@ def plan_calls(queries: list[MetricQuery], end: int, now: float) -> list[Call]:
     Queries sharing (start, period) are checked and packed as one group: a poll has
     thousands of queries but only a handful of groups.
     """
-    groups: dict[tuple[int, int, int], list[MetricQuery]] = {}
+    groups: dict[tuple[int, int, bool], list[MetricQuery]] = {}
     for q in queries:
-        groups.setdefault((q.start, q.period, q.alignment), []).append(q)
-    for start, period, alignment in groups:
-        _check_query(start, period, alignment, end, now)
+        groups.setdefault((q.start, q.period, q.key.window), []).append(q)
+    for (start, period, _), members in groups.items():
+        _check_query(start, period, members[0].alignment, end, now)
 
     calls: list[Call] = []
     current: list[MetricQuery] = []
     periods: Counter[int] = Counter()
     step = 1  # the call start must be aligned for every query in it: lcm of alignments
-    for (start, period, alignment), members in sorted(groups.items(), key=lambda g: -g[0][0]):
+    call_start = end
+    for (start, period, _), members in sorted(groups.items(), key=lambda g: -g[0][0]):
+        alignment = members[0].alignment
         taken = 0
         while taken < len(members):
             new_step = math.lcm(step, alignment) if current else alignment
-            call_start = align_down(start, new_step)  # this group has the earliest start yet
-            used = sum(n * datapoints(call_start, end, p) for p, n in periods.items())
-            fits = (MAX_DATAPOINTS_PER_CALL - used) // datapoints(call_start, end, period)
+            # This group has the earliest start yet: the call widens back to it.
+            new_start = align_down(start, new_step)
+            used = sum(n * datapoints(new_start, end, p) for p, n in periods.items())
+            fits = (MAX_DATAPOINTS_PER_CALL - used) // datapoints(new_start, end, period)
             take = min(MAX_QUERIES_PER_CALL - len(current), fits, len(members) - taken)
             if take <= 0 and not current:  # cannot happen after _check_query; never loop
                 raise PlanError("a query does not fit in an empty call")
             if take > 0:
                 current.extend(members[taken : taken + take])
                 periods[period] += take
-                step = new_step
+                step, call_start = new_step, new_start
                 taken += take
             if taken < len(members):  # this call is full: start the next one
-                calls.append(_make_call(current, end))
+                calls.append(Call(call_start, end, dict(zip(QUERY_IDS, current, strict=False))))
                 current, periods, step = [], Counter(), 1
     if current:
-        calls.append(_make_call(current, end))
+        calls.append(Call(call_start, end, dict(zip(QUERY_IDS, current, strict=False))))
     return calls
-
-
-def _make_call(queries: list[MetricQuery], end: int) -> Call:
-    """A call whose start is the latest time at or before every query's start that is
-    aligned for all of them (mixed periods: aligned to their least common multiple)."""
-    step = math.lcm(*(q.alignment for q in queries))
-    start = align_down(min(q.start for q in queries), step)
-    return Call(start=start, end=end, queries={f"q{i}": q for i, q in enumerate(queries)})
 
 
 def validate_call(call: Call) -> None:

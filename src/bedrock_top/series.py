@@ -10,10 +10,31 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 _EMPTY = -1
+
+
+# A ring's (values, stamps, slot of the window start) as bytes: see ``Ring.window_copy``.
+RingCopy = tuple[bytes, bytes, int]
+
+
+def copy_points(copy: RingCopy, start: int, period: int) -> tuple[float | None, ...]:
+    """One entry per period from ``start`` (oldest first), None where there is no data."""
+    raw_values, raw_stamps, first = copy
+    values, stamps = array("d"), array("q")
+    values.frombytes(raw_values[first * values.itemsize :] + raw_values[: first * values.itemsize])
+    stamps.frombytes(raw_stamps[first * stamps.itemsize :] + raw_stamps[: first * stamps.itemsize])
+    times = range(start, start + len(values) * period, period)
+    return tuple(v if s == t else None for v, s, t in zip(values, stamps, times, strict=True))
+
+
+@lru_cache(maxsize=8)
+def _blank(size: int) -> tuple[array[int], array[float]]:
+    """Empty stamps and zero values, ``size`` of each: the source that clears ring slices."""
+    return array("q", [_EMPTY]) * size, array("d", [0.0]) * size
 
 
 class Ring:
@@ -34,25 +55,36 @@ class Ring:
     def _slot(self, t: int) -> int:
         return (t // self.period) % self.size
 
-    def replace(self, start: int, end: int, points: Iterable[tuple[int, float]]) -> None:
-        """Make [start, end) hold exactly ``points``: CloudWatch is the truth for that range.
+    def replace(self, start: int, end: int, stamps: Sequence[int], values: Sequence[float]) -> None:
+        """Make [start, end) hold exactly the points (``stamps[i]``, ``values[i]``): CloudWatch
+        is the truth for that range.
 
         Periods inside the range without a point become empty ("no data"), points outside
         the ring's reach (older than ``end - size * period``) are dropped.
         """
-        period, size, stamps, values = self.period, self.size, self.stamps, self.values
+        if len(stamps) != len(values):
+            raise ValueError(f"{len(stamps)} timestamps but {len(values)} values")
+        period, size, ring_stamps, ring_values = self.period, self.size, self.stamps, self.values
         reach = end - size * period
         contiguous = (self.end is not None and start <= self.end) or start <= reach
         start = max(start, reach)
-        for t in range(start - start % period, end, period):  # slot math inlined: hot path
-            slot = (t // period) % size
-            stamps[slot] = _EMPTY
-            values[slot] = 0.0
-        for t, value in points:
+        first = start - start % period
+        cleared = min(size, -((first - end) // period))  # periods in [first, end)
+        if cleared > 0:  # slot math inlined and whole slices cleared: this is the hot path
+            a = (first // period) % size
+            b = min(size, a + cleared)
+            empty_stamps, zeros = _blank(size)
+            ring_stamps[a:b] = empty_stamps[: b - a]
+            ring_values[a:b] = zeros[: b - a]
+            wrapped = cleared - (b - a)
+            if wrapped:
+                ring_stamps[:wrapped] = empty_stamps[:wrapped]
+                ring_values[:wrapped] = zeros[:wrapped]
+        for t, value in zip(stamps, values, strict=True):
             if start <= t < end:
                 slot = (t // period) % size
-                stamps[slot] = t
-                values[slot] = value
+                ring_stamps[slot] = t
+                ring_values[slot] = value
         self.end = end if contiguous else None
 
     def get(self, t: int) -> float | None:
@@ -65,17 +97,21 @@ class Ring:
             return math.fsum(self.values)  # the whole ring is exactly this window
         return sum(v for s, v in zip(self.stamps, self.values, strict=True) if start <= s < end)
 
-    def window_arrays(self, start: int, end: int) -> tuple[array[float], array[int]] | None:
-        """Copies of (values, stamps) in period order from ``start``, when [start, end) is
-        exactly the ring's span; None otherwise. Copies are immutable snapshots that another
-        thread can read while this ring keeps changing."""
-        if end - start != self.size * self.period:
-            return None
-        first = self._slot(start)
-        return (
-            self.values[first:] + self.values[:first],
-            self.stamps[first:] + self.stamps[:first],
-        )
+    def window_copy(self, start: int, end: int) -> RingCopy:
+        """An immutable copy of the periods in [start, end), for ``copy_points``.
+
+        Another thread can read the copy while this ring keeps changing. It is raw bytes,
+        which the garbage collector never scans, and is put in period order only when read:
+        most copies never are (rows out of view, sparklines of other metrics).
+        """
+        if end - start == self.size * self.period:  # the poller's case: the ring's own span
+            return self.values.tobytes(), self.stamps.tobytes(), self._slot(start)
+        points = self.points(start, end)
+        times = range(start, end, self.period)
+        values = array("d", [0.0 if v is None else v for v in points])
+        known = zip(points, times, strict=False)
+        stamps = array("q", [_EMPTY if v is None else t for v, t in known])
+        return values.tobytes(), stamps.tobytes(), 0
 
     def has_data(self, start: int, end: int) -> bool:
         """Whether any period in [start, end) holds a non-zero value (stops at the first)."""

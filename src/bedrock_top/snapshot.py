@@ -7,8 +7,7 @@ single whole-window value CloudWatch computed.
 
 from __future__ import annotations
 
-from array import array
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -20,7 +19,7 @@ from bedrock_top.catalog import (
     ModelInfo,
     parse_model_id,
 )
-from bedrock_top.series import ModelSeries
+from bedrock_top.series import ModelSeries, Ring, RingCopy, copy_points
 
 # Rates in ``ModelRow.latest`` are per minute, whatever the period.
 LATEST_RATE_KEYS = (
@@ -31,6 +30,7 @@ LATEST_RATE_KEYS = (
     "cache_write_tokens",
     "tpm_quota",
 )
+SUMMED_KEYS = (*COUNTER_KEYS, "tpm_quota")  # per-period series whose window figure is a sum
 
 # Per-period series every row carries (oldest first), for sparklines and latest-minute figures.
 SERIES_KEYS = (
@@ -180,40 +180,72 @@ def _ratio(num: float, denom: float) -> float | None:
     return num / denom if denom else None
 
 
-class WindowSeries(Mapping[str, tuple[float | None, ...]]):
-    """A row's per-period series, each built on first use from copies of its ring.
+Series = tuple[float | None, ...]
+SeriesId = tuple[str, str]  # (metric key, statistic)
+
+
+class WindowSeries(Mapping[str, Series]):
+    """A row's per-period series (``SERIES_KEYS``), each built on first use from copies of
+    its rings.
 
     Most series are never looked at (rows scrolled out of view, sparklines of other
-    metrics), so a snapshot copies the ring arrays (cheap, and safe to read from another
-    thread) and turns them into tuples only when asked.
+    metrics), so a snapshot keeps byte copies of the rings (cheap, safe to read from another
+    thread, invisible to the garbage collector) and turns one into a tuple only when asked.
     """
 
-    __slots__ = ("_builders", "_cache")
+    __slots__ = ("_cache", "_copies", "_count", "_period", "_start")
 
-    def __init__(self, builders: dict[str, Callable[[], tuple[float | None, ...]]]) -> None:
-        self._builders = builders
-        self._cache: dict[str, tuple[float | None, ...]] = {}
+    def __init__(
+        self, copies: dict[SeriesId, RingCopy], start: int, period: int, count: int
+    ) -> None:
+        self._copies = copies
+        self._start = start
+        self._period = period
+        self._count = count
+        self._cache: dict[str, Series] | None = None
 
-    def __getitem__(self, key: str) -> tuple[float | None, ...]:
+    def __getitem__(self, key: str) -> Series:
+        if self._cache is None:
+            self._cache = {}
         found = self._cache.get(key)
         if found is None:
-            found = self._cache[key] = self._builders[key]()
+            found = self._cache[key] = self._build(key)
         return found
 
+    def _build(self, key: str) -> Series:
+        metric, _, part = key.rpartition("_")
+        if metric in ("latency", "ttft"):
+            if part == "p90":
+                return self._series((metric, "p90"))
+            if part != "avg":
+                raise KeyError(key)
+            if (metric, SUM) in self._copies or (metric, AVERAGE) not in self._copies:
+                sums, counts = self._series((metric, SUM)), self._series((metric, SAMPLE_COUNT))
+                return tuple(
+                    s / c if s is not None and c else None
+                    for s, c in zip(sums, counts, strict=True)
+                )
+            return self._series((metric, AVERAGE))  # the live tier asks for the average alone
+        if key not in SERIES_KEYS:
+            raise KeyError(key)
+        return self._series((key, SUM))
+
+    def _series(self, series_id: SeriesId) -> Series:
+        copy = self._copies.get(series_id)
+        if copy is None:
+            return (None,) * self._count
+        return copy_points(copy, self._start, self._period)
+
     def __iter__(self) -> Iterator[str]:
-        return iter(self._builders)
+        return iter(SERIES_KEYS)
 
     def __len__(self) -> int:
-        return len(self._builders)
+        return len(SERIES_KEYS)
 
 
-Series = tuple[float | None, ...]
-
-
-def _points(arrays: tuple[array[float], array[int]], start: int, period: int) -> Series:
-    values, stamps = arrays
-    times = range(start, start + len(values) * period, period)
-    return tuple(v if s == t else None for v, s, t in zip(values, stamps, times, strict=True))
+def _total(rings: Mapping[SeriesId, Ring], series_id: SeriesId, start: int, end: int) -> float:
+    ring = rings.get(series_id)
+    return ring.total(start, end) if ring is not None else 0.0
 
 
 def build_row(
@@ -228,68 +260,36 @@ def build_row(
 ) -> ModelRow:
     """Compute one row's exact window figures from its rings; its series are lazy."""
     rings = stored.rings
-    count = (window_end - window_start) // period
-    empty: Series = (None,) * count
-
-    def source(metric: str, stat: str) -> Callable[[], Series]:
-        ring = rings.get((metric, stat))
-        if ring is None:
-            return lambda: empty
-        arrays = ring.window_arrays(window_start, window_end)
-        if arrays is None:  # a window other than the ring's own span: compute it now
-            values = tuple(ring.points(window_start, window_end))
-            return lambda: values
-        return lambda: _points(arrays, window_start, period)
-
-    def total(metric: str, stat: str) -> float:
-        ring = rings.get((metric, stat))
-        return ring.total(window_start, window_end) if ring else 0.0
-
-    builders: dict[str, Callable[[], Series]] = {}
-    for key in (*COUNTER_KEYS, "tpm_quota"):
-        builders[key] = source(key, SUM)
-    for metric in ("latency", "ttft"):
-        if (metric, SUM) in rings or (metric, AVERAGE) not in rings:
-            builders[f"{metric}_avg"] = _ratio_series(
-                source(metric, SUM), source(metric, SAMPLE_COUNT)
-            )
-        else:  # the live tier asks CloudWatch for the per-period average alone
-            builders[f"{metric}_avg"] = source(metric, AVERAGE)
-        builders[f"{metric}_p90"] = source(metric, "p90")
-    totals = {key: total(key, SUM) for key in (*COUNTER_KEYS, "tpm_quota")}
-
-    def window_stat(metric: str, stat: str) -> float | None:
-        return stored.window_stats.get((metric, stat))
-
+    totals = {key: _total(rings, (key, SUM), window_start, window_end) for key in SUMMED_KEYS}
     inv = int(totals["invocations"])
     throttles = int(totals["throttles"])
     errors = int(totals["client_errors"]) + int(totals["server_errors"])
+    window_stats = stored.window_stats
     figures = WindowFigures(
         **{k: int(totals[k]) for k in COUNTER_KEYS},
-        latency_avg_ms=_ratio(total("latency", SUM), total("latency", SAMPLE_COUNT)),
-        latency_p50_ms=window_stat("latency", "p50"),
-        latency_p90_ms=window_stat("latency", "p90"),
-        latency_p99_ms=window_stat("latency", "p99"),
-        ttft_avg_ms=_ratio(total("ttft", SUM), total("ttft", SAMPLE_COUNT)),
-        ttft_p50_ms=window_stat("ttft", "p50"),
-        ttft_p90_ms=window_stat("ttft", "p90"),
-        ttft_p99_ms=window_stat("ttft", "p99"),
+        latency_avg_ms=_ratio(
+            _total(rings, ("latency", SUM), window_start, window_end),
+            _total(rings, ("latency", SAMPLE_COUNT), window_start, window_end),
+        ),
+        latency_p50_ms=window_stats.get(("latency", "p50")),
+        latency_p90_ms=window_stats.get(("latency", "p90")),
+        latency_p99_ms=window_stats.get(("latency", "p99")),
+        ttft_avg_ms=_ratio(
+            _total(rings, ("ttft", SUM), window_start, window_end),
+            _total(rings, ("ttft", SAMPLE_COUNT), window_start, window_end),
+        ),
+        ttft_p50_ms=window_stats.get(("ttft", "p50")),
+        ttft_p90_ms=window_stats.get(("ttft", "p90")),
+        ttft_p99_ms=window_stats.get(("ttft", "p99")),
         error_rate=_ratio(errors, inv),
         throttle_rate=_ratio(throttles, inv + throttles),
         tpm_quota=int(totals["tpm_quota"]) if ("tpm_quota", SUM) in stored.loaded else None,
     )
     latest = _latest(stored, window_start + latest_index * period, latest_index, period)
-    series = WindowSeries(builders)
+    copies = {sid: ring.window_copy(window_start, window_end) for sid, ring in rings.items()}
+    count = (window_end - window_start) // period
+    series = WindowSeries(copies, window_start, period, count)
     return ModelRow(region, account, parse_model_id(model_id), figures, series, latest)
-
-
-def _ratio_series(sums: Callable[[], Series], counts: Callable[[], Series]) -> Callable[[], Series]:
-    def build() -> Series:
-        return tuple(
-            s / c if s is not None and c else None for s, c in zip(sums(), counts(), strict=True)
-        )
-
-    return build
 
 
 def _latest(stored: ModelSeries, t: int, index: int, period: int) -> dict[str, float | None]:

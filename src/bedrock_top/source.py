@@ -31,6 +31,9 @@ from bedrock_top.snapshot import ApiUsage, ModelRow, Snapshot, build_row, comple
 Clock = Callable[[], float]
 HEARTBEAT_SERIES = tuple((k, SUM) for k, spec in METRICS_BY_KEY.items() if spec.heartbeat)
 ModelKey = tuple[str | None, str]  # (account, model id) within one region
+# A model's per-period series (key, CloudWatch name, (metric, stat)) and whole-window
+# statistics (key, CloudWatch name) for one tier.
+SeriesWanted = tuple[list[tuple[SeriesKey, str, tuple[str, str]]], list[tuple[SeriesKey, str]]]
 
 
 class CloudWatchClient(Protocol):
@@ -120,41 +123,60 @@ def discover(
 
 @dataclass(slots=True)
 class CallResult:
-    """Points per query Id of one call (all pages merged) and what CloudWatch noted."""
+    """Points per query Id of one call (all pages merged) and what CloudWatch noted.
 
-    points: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
+    A query's points are two parallel lists, timestamps (epoch seconds) and values, as
+    CloudWatch sends them: no object per datapoint.
+    """
+
+    stamps: dict[str, list[int]] = field(default_factory=dict)
+    values: dict[str, list[float]] = field(default_factory=dict)
     failed: set[str] = field(default_factory=set)
     messages: list[str] = field(default_factory=list)
+
+    def points(self, qid: str) -> list[tuple[int, float]]:
+        return list(zip(self.stamps.get(qid, []), self.values.get(qid, []), strict=True))
 
 
 def fetch_call(client: CloudWatchClient, call: Call, usage: UsageCounter) -> CallResult:
     """Run one planned GetMetricData call, following NextToken, in whatever order it answers."""
     result = CallResult()
     status: dict[str, str] = {}
+    queries = call.queries
     for page in _pages(client.get_metric_data, **call.request()):
         usage.get_metric_data_calls += 1
-        usage.metrics_requested += len(call.queries)
+        usage.metrics_requested += len(queries)
         result.messages.extend(m.get("Value", m.get("Code", "")) for m in page.get("Messages", []))
         for item in page.get("MetricDataResults", []):
             qid = item["Id"]
-            if qid not in call.queries:
+            if qid not in queries:
                 continue
-            points = result.points.setdefault(qid, [])
-            stamps = item.get("Timestamps", [])
-            points.extend(zip([_epoch(ts) for ts in stamps], item.get("Values", []), strict=True))
+            stamps = epochs(item.get("Timestamps", ()))
+            values = item.get("Values", [])
+            if len(stamps) != len(values):
+                raise ValueError(f"{qid}: {len(stamps)} timestamps but {len(values)} values")
+            if qid in result.stamps:  # the rest of a series cut short on an earlier page
+                result.stamps[qid].extend(stamps)
+                result.values[qid].extend(values)
+            else:
+                result.stamps[qid] = stamps
+                result.values[qid] = list(values)
             status[qid] = item.get("StatusCode", "Complete")
-            for m in item.get("Messages", []):
-                result.messages.append(f"{call.queries[qid].key.model_id}: {m.get('Value', '')}")
+            for m in item.get("Messages", ()):
+                result.messages.append(f"{queries[qid].key.model_id}: {m.get('Value', '')}")
     for qid, code in status.items():
         if code in ("InternalError", "Forbidden"):
             result.failed.add(qid)
-            result.messages.append(f"{call.queries[qid].key.model_id}: {code}")
+            result.messages.append(f"{queries[qid].key.model_id}: {code}")
     return result
 
 
-def _epoch(ts: datetime | float) -> int:
-    """boto3 gives datetimes; a number (epoch seconds) is accepted too."""
-    return int(ts.timestamp()) if isinstance(ts, datetime) else int(ts)
+def epochs(stamps: Sequence[datetime | float]) -> list[int]:
+    """Epoch seconds of a result's timestamps: boto3 gives datetimes by default, numbers with
+    ``aws.fast_timestamps`` (and the demo may give either)."""
+    if stamps and isinstance(stamps[0], datetime):
+        return [int(ts.timestamp()) for ts in stamps]  # type: ignore[union-attr]
+    return [int(ts) for ts in stamps]  # type: ignore[arg-type]
 
 
 class RegionPoller:
@@ -177,6 +199,8 @@ class RegionPoller:
         self.messages: list[str] = []
         self.focus: frozenset[ModelKey] = frozenset()  # models shown in full (detail screen)
         self.last_poll_metrics = 0
+        # (model, tier) -> (the metric names it was built from, the series wanted)
+        self._wanted: dict[tuple[ModelKey, Tier], tuple[dict[str, str], SeriesWanted]] = {}
 
     def _window(self, now: float) -> tuple[int, int]:
         period = self.settings.period_s
@@ -186,6 +210,7 @@ class RegionPoller:
     def _rediscover(self, now: float) -> None:
         found = discover(self.client, self.settings, self.usage)
         self.discovered_at = now
+        self._wanted.clear()
         for key in list(self.models):
             if key not in found:
                 del self.models[key]
@@ -212,25 +237,43 @@ class RegionPoller:
         """
         start, end = self._window(now)
         period, overlap = self.settings.period_s, self.settings.overlap_s
+        window_s = self.settings.window_s
         queries: list[MetricQuery] = []
         models = [(k, self.models[k]) for k in wake] if wake else self.models.items()
-        for (account, model_id), stored in models:
-            tier = (tiers or {}).get((account, model_id)) or self.tier(
-                account, model_id, stored, start, end
-            )
-            for key, name in stored.metric_names.items():
-                period_stats, window_stats = METRICS_BY_KEY[key].stats(tier)
-                for stat in period_stats:
-                    loaded = stored.loaded.get((key, stat))
-                    if wake and loaded is not None:
-                        continue  # read a moment ago, in this poll's first round
-                    since = start if loaded is None else max(start, min(end, loaded) - overlap)
-                    sk = SeriesKey(self.region, account, model_id, key, stat)
-                    queries.append(MetricQuery(sk, name, period, align_down(since, period)))
-                for stat in window_stats:
-                    sk = SeriesKey(self.region, account, model_id, key, stat, window=True)
-                    queries.append(MetricQuery(sk, name, self.settings.window_s, start))
+        for model, stored in models:
+            tier = (tiers or {}).get(model) or self.tier(*model, stored, start, end)
+            per_period, whole_window = self._series_wanted(model, stored, tier)
+            loaded = stored.loaded
+            for sk, name, series_id in per_period:
+                done = loaded.get(series_id)
+                if done is None:
+                    since = start
+                elif wake:
+                    continue  # read a moment ago, in this poll's first round
+                else:
+                    since = max(start, min(end, done) - overlap)
+                queries.append(MetricQuery(sk, name, period, since - since % period))
+            for sk, name in whole_window:
+                queries.append(MetricQuery(sk, name, window_s, start))
         return plan_calls(queries, end, now), start, end
+
+    def _series_wanted(self, model: ModelKey, stored: ModelSeries, tier: Tier) -> SeriesWanted:
+        """The series a model in ``tier`` is polled for: the same every poll, so kept for as
+        long as the model publishes the same metrics."""
+        cached = self._wanted.get((model, tier))
+        if cached is not None and cached[0] is stored.metric_names:
+            return cached[1]
+        per_period: list[tuple[SeriesKey, str, tuple[str, str]]] = []
+        whole_window: list[tuple[SeriesKey, str]] = []
+        for key, name in stored.metric_names.items():
+            period_stats, window_stats = METRICS_BY_KEY[key].stats(tier)
+            for stat in period_stats:
+                sk = SeriesKey(self.region, *model, key, stat)
+                per_period.append((sk, name, (key, stat)))
+            for stat in window_stats:
+                whole_window.append((SeriesKey(self.region, *model, key, stat, True), name))
+        self._wanted[(model, tier)] = (stored.metric_names, (per_period, whole_window))
+        return per_period, whole_window
 
     def tier(
         self, account: str | None, model_id: str, stored: ModelSeries, start: int, end: int
@@ -257,7 +300,10 @@ class RegionPoller:
         start, end = self._window(now)
         tiers = {k: self.tier(*k, s, start, end) for k, s in self.models.items()}
         self.messages = []
-        wanted: dict[ModelKey, set[tuple[str, str, bool]]] = {key: set() for key in self.models}
+        # (metric, stat) of the per-period series and of the window statistics asked for
+        wanted: dict[ModelKey, tuple[set[tuple[str, str]], set[tuple[str, str]]]] = {
+            key: (set(), set()) for key in self.models
+        }
         calls, _, _ = self.plan(now, tiers=tiers)
         self._run(calls, wanted)
         # A model whose heartbeat just showed traffic gets the rest of its series now: a
@@ -271,23 +317,25 @@ class RegionPoller:
         # A series this poll did not ask for would go stale: drop it, so its figures show as
         # unknown and it is re-read over the whole window when wanted again.
         for key, stored in self.models.items():
-            keep = wanted[key]
-            if all((*s, False) in keep for s in stored.loaded) and all(
-                (*s, True) in keep for s in stored.window_stats
-            ):
+            per_period, whole_window = wanted[key]
+            if stored.loaded.keys() <= per_period and stored.window_stats.keys() <= whole_window:
                 continue  # the usual case: nothing to drop
-            stored.loaded = {s: t for s, t in stored.loaded.items() if (*s, False) in keep}
-            stored.rings = {s: r for s, r in stored.rings.items() if (*s, False) in keep}
+            stored.loaded = {s: t for s, t in stored.loaded.items() if s in per_period}
+            stored.rings = {s: r for s, r in stored.rings.items() if s in per_period}
             stored.window_stats = {
-                s: v for s, v in stored.window_stats.items() if (*s, True) in keep
+                s: v for s, v in stored.window_stats.items() if s in whole_window
             }
         self.last_poll_metrics = sum(len(c.queries) for c in calls)
 
-    def _run(self, calls: list[Call], wanted: dict[ModelKey, set[tuple[str, str, bool]]]) -> None:
+    def _run(
+        self,
+        calls: list[Call],
+        wanted: dict[ModelKey, tuple[set[tuple[str, str]], set[tuple[str, str]]]],
+    ) -> None:
         for call in calls:
             for query in call.queries.values():
                 k = query.key
-                wanted[(k.account, k.model_id)].add((k.metric, k.stat, k.window))
+                wanted[(k.account, k.model_id)][k.window].add((k.metric, k.stat))
         for call in calls:
             result = fetch_call(self.client, call, self.usage)
             self.messages.extend(result.messages)
@@ -295,6 +343,7 @@ class RegionPoller:
 
     def _merge(self, call: Call, result: CallResult) -> None:
         size = self.settings.window_s // self.settings.period_s
+        no_points: list[int] = []
         for qid, query in call.queries.items():
             if qid in result.failed:
                 continue
@@ -302,12 +351,15 @@ class RegionPoller:
             stored = self.models.get((key.account, key.model_id))
             if stored is None:
                 continue
-            points = result.points.get(qid, [])
+            stamps = result.stamps.get(qid, no_points)
+            values = result.values.get(qid, no_points)
             if key.window:
-                stored.window_stats[(key.metric, key.stat)] = _window_value(points, query.start)
+                stored.window_stats[(key.metric, key.stat)] = _window_value(
+                    stamps, values, query.start
+                )
             else:
                 ring = stored.ring(key.metric, key.stat, query.period, size)
-                ring.replace(call.start, call.end, points)
+                ring.replace(call.start, call.end, stamps, values)
                 stored.loaded[(key.metric, key.stat)] = call.end
 
     def rows(self, now: float) -> list[ModelRow]:
@@ -329,12 +381,12 @@ def _attempt(poll: Callable[[], None]) -> BaseException | None:
     return None
 
 
-def _window_value(points: Sequence[tuple[int, float]], start: int) -> float | None:
+def _window_value(stamps: Sequence[int], values: Sequence[float], start: int) -> float | None:
     """The single whole-window datapoint (the bucket that starts at the window start)."""
-    for t, v in points:
+    for t, v in zip(stamps, values, strict=True):
         if t == start:
             return v
-    return points[0][1] if len(points) == 1 else None
+    return values[0] if len(values) == 1 else None
 
 
 class Poller:
