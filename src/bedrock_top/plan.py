@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -47,12 +48,17 @@ class SeriesKey(NamedTuple):
 
 
 class MetricQuery(NamedTuple):
-    """One series to fetch: its key, the CloudWatch metric name, period and earliest start."""
+    """One series to fetch: its key, the CloudWatch metric name, period and earliest start.
+
+    ``metric_stat`` is the request's MetricStat when the caller already holds it (the poller
+    builds each series' once, not once per poll); None: built from the other fields.
+    """
 
     key: SeriesKey
     metric_name: str
     period: int
     start: int  # epoch seconds the data is needed from (aligned to ``period``)
+    metric_stat: Mapping[str, Any] | None = None
 
     @property
     def alignment(self) -> int:
@@ -64,7 +70,8 @@ class MetricQuery(NamedTuple):
         key = self.key
         query: dict[str, Any] = {
             "Id": query_id,
-            "MetricStat": _metric_stat(self.metric_name, key.model_id, self.period, key.stat),
+            "MetricStat": self.metric_stat
+            or metric_stat(self.metric_name, key.model_id, self.period, key.stat),
             "ReturnData": True,
         }
         if key.account is not None:
@@ -73,8 +80,9 @@ class MetricQuery(NamedTuple):
 
 
 @lru_cache(maxsize=65_536)
-def _metric_stat(metric_name: str, model_id: str, period: int, stat: str) -> dict[str, Any]:
-    """The MetricStat part of a query: the same every poll, so built once (never mutated)."""
+def metric_stat(metric_name: str, model_id: str, period: int, stat: str) -> Mapping[str, Any]:
+    """The MetricStat part of a query: the same every poll, so built once and shared (never
+    mutated)."""
     return {
         "Metric": {
             "Namespace": NAMESPACE,

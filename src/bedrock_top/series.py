@@ -13,6 +13,7 @@ from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 _EMPTY = -1
 
@@ -31,10 +32,62 @@ def copy_points(copy: RingCopy, start: int, period: int) -> tuple[float | None, 
     return tuple(v if s == t else None for v, s, t in zip(values, stamps, times, strict=True))
 
 
-@lru_cache(maxsize=8)
-def _blank(size: int) -> tuple[array[int], array[float]]:
-    """Empty stamps and zero values, ``size`` of each: the source that clears ring slices."""
-    return array("q", [_EMPTY]) * size, array("d", [0.0]) * size
+def _put(ring: array[Any], slot: int, run: array[Any]) -> None:
+    """Write ``run`` into ``ring`` from ``slot`` on, wrapping around its end."""
+    room = len(ring) - slot
+    if len(run) <= room:
+        ring[slot : slot + len(run)] = run
+    else:
+        ring[slot:] = run[:room]
+        ring[: len(run) - room] = run[room:]
+
+
+class Span:
+    """Where a write of [start, end) lands in rings of one (period, size).
+
+    Every series of a GetMetricData call shares its range, so this is worked out once per
+    call (``span`` caches it), not once per series: the write itself is then two slice
+    copies in the usual case.
+    """
+
+    __slots__ = (
+        "asked",
+        "end",
+        "first",
+        "grid",
+        "reach",
+        "slot",
+        "stamp_runs",
+        "start",
+        "zero_runs",
+    )
+
+    def __init__(self, start: int, end: int, period: int, size: int) -> None:
+        self.asked = start  # as requested: tells whether the ring stays contiguous
+        self.end = end
+        self.reach = end - size * period  # older points no longer fit in the ring
+        self.start = max(start, self.reach)
+        self.first = self.start - self.start % period
+        self.slot = (self.first // period) % size
+        # The period starts in [first, end), and for each count n the ring stamps of a write
+        # holding exactly the first n of them (the rest empty); index 0: all empty.
+        self.grid = list(range(self.first, end, period))[:size]
+        width = len(self.grid)
+        empty = array("q", [_EMPTY]) * width
+        full = array("q", self.grid)
+        self.stamp_runs = [full[:n] + empty[n:] for n in range(width + 1)]
+        self.zero_runs = _zero_runs(width)  # [n]: the zeros that follow n values
+
+
+@lru_cache(maxsize=16)
+def span(start: int, end: int, period: int, size: int) -> Span:
+    return Span(start, end, period, size)
+
+
+@lru_cache(maxsize=64)
+def _zero_runs(width: int) -> list[array[float]]:
+    """``[n]``: the zeros that follow n values in a write of ``width`` periods."""
+    return [array("d", [0.0]) * (width - n) for n in range(width + 1)]
 
 
 class Ring:
@@ -55,37 +108,42 @@ class Ring:
     def _slot(self, t: int) -> int:
         return (t // self.period) % self.size
 
-    def replace(self, start: int, end: int, stamps: Sequence[int], values: Sequence[float]) -> None:
+    def replace(
+        self, start: int, end: int, stamps: Sequence[float], values: Sequence[float]
+    ) -> None:
         """Make [start, end) hold exactly the points (``stamps[i]``, ``values[i]``): CloudWatch
         is the truth for that range.
 
         Periods inside the range without a point become empty ("no data"), points outside
         the ring's reach (older than ``end - size * period``) are dropped.
         """
-        if len(stamps) != len(values):
-            raise ValueError(f"{len(stamps)} timestamps but {len(values)} values")
+        self.write(span(start, end, self.period, self.size), stamps, values)
+
+    def write(self, where: Span, stamps: Sequence[float], values: Sequence[float]) -> None:
+        """``replace`` for a range already placed (the hot path: once per series per poll)."""
+        count = len(stamps)
+        if count != len(values):
+            raise ValueError(f"{count} timestamps but {len(values)} values")
+        if (self.end is not None and where.asked <= self.end) or where.asked <= where.reach:
+            self.end = where.end
+        else:
+            self.end = None
+        if count < len(where.stamp_runs) and stamps == where.grid[:count]:
+            # The usual answer for a busy model: a point for every period up to the newest
+            # one CloudWatch has published, in order. Two slice copies, not point by point.
+            _put(self.stamps, where.slot, where.stamp_runs[count])
+            _put(self.values, where.slot, array("d", values) + where.zero_runs[count])
+            return
+        _put(self.stamps, where.slot, where.stamp_runs[0])
+        _put(self.values, where.slot, where.zero_runs[0])
         period, size, ring_stamps, ring_values = self.period, self.size, self.stamps, self.values
-        reach = end - size * period
-        contiguous = (self.end is not None and start <= self.end) or start <= reach
-        start = max(start, reach)
-        first = start - start % period
-        cleared = min(size, -((first - end) // period))  # periods in [first, end)
-        if cleared > 0:  # slot math inlined and whole slices cleared: this is the hot path
-            a = (first // period) % size
-            b = min(size, a + cleared)
-            empty_stamps, zeros = _blank(size)
-            ring_stamps[a:b] = empty_stamps[: b - a]
-            ring_values[a:b] = zeros[: b - a]
-            wrapped = cleared - (b - a)
-            if wrapped:
-                ring_stamps[:wrapped] = empty_stamps[:wrapped]
-                ring_values[:wrapped] = zeros[:wrapped]
-        for t, value in zip(stamps, values, strict=True):
-            if start <= t < end:
+        start, end = where.start, where.end
+        for stamp, value in zip(stamps, values, strict=True):
+            if start <= stamp < end:
+                t = int(stamp)  # (epoch seconds may come as floats)
                 slot = (t // period) % size
                 ring_stamps[slot] = t
                 ring_values[slot] = value
-        self.end = end if contiguous else None
 
     def get(self, t: int) -> float | None:
         slot = self._slot(t)
@@ -112,6 +170,25 @@ class Ring:
         known = zip(points, times, strict=False)
         stamps = array("q", [_EMPTY if v is None else t for v, t in known])
         return values.tobytes(), stamps.tobytes(), 0
+
+    def read(
+        self, start: int, end: int, t: int, summed: bool
+    ) -> tuple[float | None, RingCopy, float | None]:
+        """(``total`` if ``summed``, ``window_copy``, ``get(t)``) in one call: what a snapshot
+        takes of every series of every model on every poll, so the usual case is inlined."""
+        if end - start != self.size * self.period:  # a window other than the ring's span
+            total = self.total(start, end) if summed else None
+            return total, self.window_copy(start, end), self.get(t)
+        values, stamps, period, size = self.values, self.stamps, self.period, self.size
+        if not summed:
+            total = None
+        elif end == self.end:
+            total = math.fsum(values)
+        else:
+            total = self.total(start, end)
+        slot = (t // period) % size
+        value = values[slot] if stamps[slot] == t else None
+        return total, (values.tobytes(), stamps.tobytes(), (start // period) % size), value
 
     def has_data(self, start: int, end: int) -> bool:
         """Whether any period in [start, end) holds a non-zero value (stops at the first)."""

@@ -7,7 +7,7 @@ single whole-window value CloudWatch computed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -19,7 +19,7 @@ from bedrock_top.catalog import (
     ModelInfo,
     parse_model_id,
 )
-from bedrock_top.series import ModelSeries, Ring, RingCopy, copy_points
+from bedrock_top.series import ModelSeries, RingCopy, copy_points
 
 # Rates in ``ModelRow.latest`` are per minute, whatever the period.
 LATEST_RATE_KEYS = (
@@ -30,7 +30,8 @@ LATEST_RATE_KEYS = (
     "cache_write_tokens",
     "tpm_quota",
 )
-SUMMED_KEYS = (*COUNTER_KEYS, "tpm_quota")  # per-period series whose window figure is a sum
+# Statistics whose window figure is the sum of the periods' values.
+SUMMED_STATS = frozenset((SUM, SAMPLE_COUNT))
 
 # Per-period series every row carries (oldest first), for sparklines and latest-minute figures.
 SERIES_KEYS = (
@@ -243,11 +244,6 @@ class WindowSeries(Mapping[str, Series]):
         return len(SERIES_KEYS)
 
 
-def _total(rings: Mapping[SeriesId, Ring], series_id: SeriesId, start: int, end: int) -> float:
-    ring = rings.get(series_id)
-    return ring.total(start, end) if ring is not None else 0.0
-
-
 def build_row(
     region: str,
     account: str | None,
@@ -258,59 +254,68 @@ def build_row(
     period: int,
     latest_index: int = -1,
 ) -> ModelRow:
-    """Compute one row's exact window figures from its rings; its series are lazy."""
-    rings = stored.rings
-    totals = {key: _total(rings, (key, SUM), window_start, window_end) for key in SUMMED_KEYS}
-    inv = int(totals["invocations"])
-    throttles = int(totals["throttles"])
-    errors = int(totals["client_errors"]) + int(totals["server_errors"])
+    """Compute one row's exact window figures from its rings; its series are lazy.
+
+    One pass over the rings takes each one's window total, its value in the newest complete
+    period and a copy for the series: a snapshot does this for every model on every poll.
+    """
+    totals: dict[SeriesId, float] = {}
+    newest: dict[SeriesId, float] = {}
+    copies: dict[SeriesId, RingCopy] = {}
+    t = window_start + latest_index * period
+    for series_id, ring in stored.rings.items():
+        total, copies[series_id], value = ring.read(
+            window_start, window_end, t, summed=series_id[1] in SUMMED_STATS
+        )
+        if total is not None:
+            totals[series_id] = total
+        if value is not None:
+            newest[series_id] = value
+    counts = {key: int(totals.get((key, SUM), 0.0)) for key in COUNTER_KEYS}
+    inv, throttles = counts["invocations"], counts["throttles"]
+    errors = counts["client_errors"] + counts["server_errors"]
     window_stats = stored.window_stats
     figures = WindowFigures(
-        **{k: int(totals[k]) for k in COUNTER_KEYS},
-        latency_avg_ms=_ratio(
-            _total(rings, ("latency", SUM), window_start, window_end),
-            _total(rings, ("latency", SAMPLE_COUNT), window_start, window_end),
-        ),
+        **counts,
+        latency_avg_ms=_average(totals, "latency"),
         latency_p50_ms=window_stats.get(("latency", "p50")),
         latency_p90_ms=window_stats.get(("latency", "p90")),
         latency_p99_ms=window_stats.get(("latency", "p99")),
-        ttft_avg_ms=_ratio(
-            _total(rings, ("ttft", SUM), window_start, window_end),
-            _total(rings, ("ttft", SAMPLE_COUNT), window_start, window_end),
-        ),
+        ttft_avg_ms=_average(totals, "ttft"),
         ttft_p50_ms=window_stats.get(("ttft", "p50")),
         ttft_p90_ms=window_stats.get(("ttft", "p90")),
         ttft_p99_ms=window_stats.get(("ttft", "p99")),
         error_rate=_ratio(errors, inv),
         throttle_rate=_ratio(throttles, inv + throttles),
-        tpm_quota=int(totals["tpm_quota"]) if ("tpm_quota", SUM) in stored.loaded else None,
+        tpm_quota=int(totals.get(("tpm_quota", SUM), 0.0))
+        if ("tpm_quota", SUM) in stored.loaded
+        else None,
     )
-    latest = _latest(stored, window_start + latest_index * period, latest_index, period)
-    copies = {sid: ring.window_copy(window_start, window_end) for sid, ring in rings.items()}
+    latest = _latest(newest, stored.rings.keys(), period) if latest_index >= 0 else {}
     count = (window_end - window_start) // period
     series = WindowSeries(copies, window_start, period, count)
     return ModelRow(region, account, parse_model_id(model_id), figures, series, latest)
 
 
-def _latest(stored: ModelSeries, t: int, index: int, period: int) -> dict[str, float | None]:
-    """Values of the newest complete period [t, t + period): counters as per-minute rates
-    (no data = 0), latencies as they are (no data = None); nothing when none is complete."""
-    if index < 0:
-        return {}
+def _average(totals: Mapping[SeriesId, float], metric: str) -> float | None:
+    """The exact window average: Sum / SampleCount over the window (None without samples)."""
+    return _ratio(totals.get((metric, SUM), 0.0), totals.get((metric, SAMPLE_COUNT), 0.0))
 
-    def value(metric: str, stat: str) -> float | None:
-        ring = stored.rings.get((metric, stat))
-        return ring.get(t) if ring else None
 
+def _latest(
+    newest: Mapping[SeriesId, float], stored: Collection[SeriesId], period: int
+) -> dict[str, float | None]:
+    """Figures of the newest complete period from each series' value there (``newest``):
+    counters as per-minute rates (no data = 0), latencies as they are (no data = None)."""
     per_minute = period / 60
     latest: dict[str, float | None] = {
-        key: (value(key, SUM) or 0.0) / per_minute for key in LATEST_RATE_KEYS
+        key: newest.get((key, SUM), 0.0) / per_minute for key in LATEST_RATE_KEYS
     }
     for metric in ("latency", "ttft"):
-        if (metric, SUM) in stored.rings or (metric, AVERAGE) not in stored.rings:
-            total, n = value(metric, SUM), value(metric, SAMPLE_COUNT)
+        if (metric, SUM) in stored or (metric, AVERAGE) not in stored:
+            total, n = newest.get((metric, SUM)), newest.get((metric, SAMPLE_COUNT))
             latest[f"{metric}_avg"] = total / n if total is not None and n else None
-        else:
-            latest[f"{metric}_avg"] = value(metric, AVERAGE)
-        latest[f"{metric}_p90"] = value(metric, "p90")
+        else:  # the live tier asks CloudWatch for the per-period average alone
+            latest[f"{metric}_avg"] = newest.get((metric, AVERAGE))
+        latest[f"{metric}_p90"] = newest.get((metric, "p90"))
     return latest

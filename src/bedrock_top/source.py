@@ -23,17 +23,15 @@ from bedrock_top.catalog import (
     choose_metric_names,
 )
 from bedrock_top.errors import describe_error, needs_new_credentials
-from bedrock_top.plan import Call, MetricQuery, SeriesKey, align_down, plan_calls
+from bedrock_top.plan import Call, MetricQuery, SeriesKey, align_down, metric_stat, plan_calls
 from bedrock_top.pricing import Price, PriceTable, row_cost
-from bedrock_top.series import ModelSeries
+from bedrock_top.series import ModelSeries, Ring, span
 from bedrock_top.snapshot import ApiUsage, ModelRow, Snapshot, build_row, complete_index
 
 Clock = Callable[[], float]
 HEARTBEAT_SERIES = tuple((k, SUM) for k, spec in METRICS_BY_KEY.items() if spec.heartbeat)
 ModelKey = tuple[str | None, str]  # (account, model id) within one region
-# A model's per-period series (key, CloudWatch name, (metric, stat)) and whole-window
-# statistics (key, CloudWatch name) for one tier.
-SeriesWanted = tuple[list[tuple[SeriesKey, str, tuple[str, str]]], list[tuple[SeriesKey, str]]]
+SeriesId = tuple[str, str]  # (metric key, statistic) within one model
 
 
 class CloudWatchClient(Protocol):
@@ -42,6 +40,17 @@ class CloudWatchClient(Protocol):
     def list_metrics(self, **kwargs: Any) -> Mapping[str, Any]: ...
 
     def get_metric_data(self, **kwargs: Any) -> Mapping[str, Any]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class TierSeries:
+    """The series a model in one tier is polled for, the same every poll: built once per
+    model and tier, with each series' part of the request."""
+
+    per_period: tuple[tuple[SeriesKey, str, SeriesId, Mapping[str, Any]], ...]
+    whole_window: tuple[tuple[SeriesKey, str, Mapping[str, Any]], ...]
+    per_period_ids: frozenset[SeriesId]
+    whole_window_ids: frozenset[SeriesId]
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,12 +138,12 @@ class CallResult:
     CloudWatch sends them: no object per datapoint.
     """
 
-    stamps: dict[str, list[int]] = field(default_factory=dict)
-    values: dict[str, list[float]] = field(default_factory=dict)
+    stamps: dict[str, Sequence[float]] = field(default_factory=dict)
+    values: dict[str, Sequence[float]] = field(default_factory=dict)
     failed: set[str] = field(default_factory=set)
     messages: list[str] = field(default_factory=list)
 
-    def points(self, qid: str) -> list[tuple[int, float]]:
+    def points(self, qid: str) -> list[tuple[float, float]]:
         return list(zip(self.stamps.get(qid, []), self.values.get(qid, []), strict=True))
 
 
@@ -156,11 +165,11 @@ def fetch_call(client: CloudWatchClient, call: Call, usage: UsageCounter) -> Cal
             if len(stamps) != len(values):
                 raise ValueError(f"{qid}: {len(stamps)} timestamps but {len(values)} values")
             if qid in result.stamps:  # the rest of a series cut short on an earlier page
-                result.stamps[qid].extend(stamps)
-                result.values[qid].extend(values)
+                result.stamps[qid] = [*result.stamps[qid], *stamps]
+                result.values[qid] = [*result.values[qid], *values]
             else:
                 result.stamps[qid] = stamps
-                result.values[qid] = list(values)
+                result.values[qid] = values
             status[qid] = item.get("StatusCode", "Complete")
             for m in item.get("Messages", ()):
                 result.messages.append(f"{queries[qid].key.model_id}: {m.get('Value', '')}")
@@ -171,12 +180,12 @@ def fetch_call(client: CloudWatchClient, call: Call, usage: UsageCounter) -> Cal
     return result
 
 
-def epochs(stamps: Sequence[datetime | float]) -> list[int]:
-    """Epoch seconds of a result's timestamps: boto3 gives datetimes by default, numbers with
-    ``aws.fast_timestamps`` (and the demo may give either)."""
+def epochs(stamps: Sequence[datetime | float]) -> Sequence[float]:
+    """A result's timestamps as epoch seconds. bedrock-top's own clients already give numbers
+    (``wire``), passed on as they are; boto3's default (the demo, Stubber) gives datetimes."""
     if stamps and isinstance(stamps[0], datetime):
         return [int(ts.timestamp()) for ts in stamps]  # type: ignore[union-attr]
-    return [int(ts) for ts in stamps]  # type: ignore[arg-type]
+    return stamps  # type: ignore[return-value]
 
 
 class RegionPoller:
@@ -199,8 +208,8 @@ class RegionPoller:
         self.messages: list[str] = []
         self.focus: frozenset[ModelKey] = frozenset()  # models shown in full (detail screen)
         self.last_poll_metrics = 0
-        # (model, tier) -> (the metric names it was built from, the series wanted)
-        self._wanted: dict[tuple[ModelKey, Tier], tuple[dict[str, str], SeriesWanted]] = {}
+        # (model, tier) -> (the metric names they were chosen from, the series polled)
+        self._tier_series: dict[tuple[ModelKey, Tier], tuple[dict[str, str], TierSeries]] = {}
 
     def _window(self, now: float) -> tuple[int, int]:
         period = self.settings.period_s
@@ -210,7 +219,7 @@ class RegionPoller:
     def _rediscover(self, now: float) -> None:
         found = discover(self.client, self.settings, self.usage)
         self.discovered_at = now
-        self._wanted.clear()
+        self._tier_series.clear()
         for key in list(self.models):
             if key not in found:
                 del self.models[key]
@@ -242,9 +251,9 @@ class RegionPoller:
         models = [(k, self.models[k]) for k in wake] if wake else self.models.items()
         for model, stored in models:
             tier = (tiers or {}).get(model) or self.tier(*model, stored, start, end)
-            per_period, whole_window = self._series_wanted(model, stored, tier)
+            wanted = self.series_for(model, stored, tier)
             loaded = stored.loaded
-            for sk, name, series_id in per_period:
+            for sk, name, series_id, stat in wanted.per_period:
                 done = loaded.get(series_id)
                 if done is None:
                     since = start
@@ -252,28 +261,39 @@ class RegionPoller:
                     continue  # read a moment ago, in this poll's first round
                 else:
                     since = max(start, min(end, done) - overlap)
-                queries.append(MetricQuery(sk, name, period, since - since % period))
-            for sk, name in whole_window:
-                queries.append(MetricQuery(sk, name, window_s, start))
+                queries.append(MetricQuery(sk, name, period, since - since % period, stat))
+            for sk, name, stat in wanted.whole_window:
+                queries.append(MetricQuery(sk, name, window_s, start, stat))
         return plan_calls(queries, end, now), start, end
 
-    def _series_wanted(self, model: ModelKey, stored: ModelSeries, tier: Tier) -> SeriesWanted:
-        """The series a model in ``tier`` is polled for: the same every poll, so kept for as
-        long as the model publishes the same metrics."""
-        cached = self._wanted.get((model, tier))
+    def series_for(self, model: ModelKey, stored: ModelSeries, tier: Tier) -> TierSeries:
+        """The series a model in ``tier`` is polled for: kept for as long as the model
+        publishes the same metrics."""
+        cached = self._tier_series.get((model, tier))
         if cached is not None and cached[0] is stored.metric_names:
             return cached[1]
-        per_period: list[tuple[SeriesKey, str, tuple[str, str]]] = []
-        whole_window: list[tuple[SeriesKey, str]] = []
+        period, window_s = self.settings.period_s, self.settings.window_s
+        model_id = model[1]
+        per_period: list[tuple[SeriesKey, str, SeriesId, Mapping[str, Any]]] = []
+        whole_window: list[tuple[SeriesKey, str, Mapping[str, Any]]] = []
         for key, name in stored.metric_names.items():
             period_stats, window_stats = METRICS_BY_KEY[key].stats(tier)
             for stat in period_stats:
                 sk = SeriesKey(self.region, *model, key, stat)
-                per_period.append((sk, name, (key, stat)))
+                per_period.append(
+                    (sk, name, (key, stat), metric_stat(name, model_id, period, stat))
+                )
             for stat in window_stats:
-                whole_window.append((SeriesKey(self.region, *model, key, stat, True), name))
-        self._wanted[(model, tier)] = (stored.metric_names, (per_period, whole_window))
-        return per_period, whole_window
+                sk = SeriesKey(self.region, *model, key, stat, True)
+                whole_window.append((sk, name, metric_stat(name, model_id, window_s, stat)))
+        found = TierSeries(
+            tuple(per_period),
+            tuple(whole_window),
+            frozenset(series_id for _, _, series_id, _ in per_period),
+            frozenset((sk.metric, sk.stat) for sk, _, _ in whole_window),
+        )
+        self._tier_series[(model, tier)] = (stored.metric_names, found)
+        return found
 
     def tier(
         self, account: str | None, model_id: str, stored: ModelSeries, start: int, end: int
@@ -300,24 +320,29 @@ class RegionPoller:
         start, end = self._window(now)
         tiers = {k: self.tier(*k, s, start, end) for k, s in self.models.items()}
         self.messages = []
-        # (metric, stat) of the per-period series and of the window statistics asked for
-        wanted: dict[ModelKey, tuple[set[tuple[str, str]], set[tuple[str, str]]]] = {
-            key: (set(), set()) for key in self.models
-        }
         calls, _, _ = self.plan(now, tiers=tiers)
-        self._run(calls, wanted)
+        self._run(calls)
         # A model whose heartbeat just showed traffic gets the rest of its series now: a
         # second, small round only on polls where something wakes up.
-        idle = [k for k, tier in tiers.items() if tier == "heartbeat"]
-        woken = [k for k in idle if self.tier(*k, self.models[k], start, end) != "heartbeat"]
+        woken: dict[ModelKey, Tier] = {}
+        for key, tier in tiers.items():
+            if tier == "heartbeat":
+                now_tier = self.tier(*key, self.models[key], start, end)
+                if now_tier != "heartbeat":
+                    woken[key] = now_tier
         if woken:
-            more, _, _ = self.plan(now, wake=woken)
-            self._run(more, wanted)
+            more, _, _ = self.plan(now, wake=woken, tiers=woken)
+            self._run(more)
             calls += more
         # A series this poll did not ask for would go stale: drop it, so its figures show as
         # unknown and it is re-read over the whole window when wanted again.
         for key, stored in self.models.items():
-            per_period, whole_window = wanted[key]
+            asked = self.series_for(key, stored, tiers[key])
+            per_period, whole_window = asked.per_period_ids, asked.whole_window_ids
+            if key in woken:
+                also = self.series_for(key, stored, woken[key])
+                per_period |= also.per_period_ids
+                whole_window |= also.whole_window_ids
             if stored.loaded.keys() <= per_period and stored.window_stats.keys() <= whole_window:
                 continue  # the usual case: nothing to drop
             stored.loaded = {s: t for s, t in stored.loaded.items() if s in per_period}
@@ -327,40 +352,36 @@ class RegionPoller:
             }
         self.last_poll_metrics = sum(len(c.queries) for c in calls)
 
-    def _run(
-        self,
-        calls: list[Call],
-        wanted: dict[ModelKey, tuple[set[tuple[str, str]], set[tuple[str, str]]]],
-    ) -> None:
-        for call in calls:
-            for query in call.queries.values():
-                k = query.key
-                wanted[(k.account, k.model_id)][k.window].add((k.metric, k.stat))
+    def _run(self, calls: list[Call]) -> None:
         for call in calls:
             result = fetch_call(self.client, call, self.usage)
             self.messages.extend(result.messages)
             self._merge(call, result)
 
     def _merge(self, call: Call, result: CallResult) -> None:
-        size = self.settings.window_s // self.settings.period_s
-        no_points: list[int] = []
+        period = self.settings.period_s
+        size = self.settings.window_s // period
+        where = span(call.start, call.end, period, size)  # the same for every series here
+        no_points: list[float] = []
+        models, failed = self.models, result.failed
         for qid, query in call.queries.items():
-            if qid in result.failed:
+            if qid in failed:
                 continue
             key = query.key
-            stored = self.models.get((key.account, key.model_id))
+            stored = models.get((key.account, key.model_id))
             if stored is None:
                 continue
+            series_id = (key.metric, key.stat)
             stamps = result.stamps.get(qid, no_points)
             values = result.values.get(qid, no_points)
             if key.window:
-                stored.window_stats[(key.metric, key.stat)] = _window_value(
-                    stamps, values, query.start
-                )
-            else:
-                ring = stored.ring(key.metric, key.stat, query.period, size)
-                ring.replace(call.start, call.end, stamps, values)
-                stored.loaded[(key.metric, key.stat)] = call.end
+                stored.window_stats[series_id] = _window_value(stamps, values, query.start)
+                continue
+            ring = stored.rings.get(series_id)
+            if ring is None:
+                ring = stored.rings[series_id] = Ring(period, size)
+            ring.write(where, stamps, values)
+            stored.loaded[series_id] = call.end
 
     def rows(self, now: float) -> list[ModelRow]:
         start, end = self._window(now)
@@ -381,7 +402,7 @@ def _attempt(poll: Callable[[], None]) -> BaseException | None:
     return None
 
 
-def _window_value(stamps: Sequence[int], values: Sequence[float], start: int) -> float | None:
+def _window_value(stamps: Sequence[float], values: Sequence[float], start: int) -> float | None:
     """The single whole-window datapoint (the bucket that starts at the window start)."""
     for t, v in zip(stamps, values, strict=True):
         if t == start:
