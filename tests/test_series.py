@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bedrock_top.catalog import SAMPLE_COUNT, SUM
-from bedrock_top.series import ModelSeries, Ring
+from bedrock_top.series import ModelSeries, Ring, copy_points
 from bedrock_top.snapshot import ModelRow, Snapshot, build_row
 
 P = 60
@@ -75,6 +79,73 @@ def test_points_before_the_replaced_range_are_dropped() -> None:
     put(ring, minute(5), minute(8), [(minute(4), 9.0), (minute(6), 2.0)])
     assert ring.get(minute(4)) is None
     assert ring.total(minute(0), minute(10)) == 2.0
+
+
+class SlotModel:
+    """The ring's specification, slot by slot and point by point (no fast paths)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.slots: list[tuple[int, float]] = [(-1, 0.0)] * size
+        self.end: int | None = None
+
+    def replace(self, start: int, end: int, points: list[tuple[int, float]]) -> None:
+        reach = end - self.size * P
+        contiguous = (self.end is not None and start <= self.end) or start <= reach
+        start = max(start, reach)
+        for t in range(start - start % P, end, P):
+            self.slots[(t // P) % self.size] = (-1, 0.0)
+        for t, v in points:
+            if start <= t < end:
+                self.slots[(t // P) % self.size] = (t, v)
+        self.end = end if contiguous else None
+
+    def points(self, start: int, end: int) -> list[float | None]:
+        found = dict(self.slots)
+        return [found.get(t) for t in range(start, end, P)]
+
+
+@st.composite
+def writes(draw: st.DrawFn) -> tuple[int, list[tuple[int, int, list[tuple[int, float]]]]]:
+    """A ring size and a run of writes as polls make them (and some they never make)."""
+    size = draw(st.integers(2, 12))
+    end = minute(draw(st.integers(0, 30)))
+    runs = []
+    for _ in range(draw(st.integers(1, 8))):
+        end += P * draw(st.sampled_from([0, 1, 1, 1, 2, size, size + 3]))
+        start = end - P * draw(st.integers(0, size + 3))
+        candidates = list(range(start - 2 * P, end + P, P))
+        stamps = draw(st.lists(st.sampled_from(candidates), unique=True, max_size=len(candidates)))
+        if draw(st.booleans()):  # the usual answer: every period up to the newest, in order
+            stamps = list(range(start, end, P))[: draw(st.integers(0, max(0, (end - start) // P)))]
+        values = [draw(st.sampled_from([0.0, 1.0, 2.5, 7.0])) for _ in stamps]
+        runs.append((start, end, list(zip(stamps, values, strict=True))))
+    return size, runs
+
+
+@settings(max_examples=300, deadline=None)
+@given(writes(), st.integers(-14, 14), st.integers(0, 14))
+def test_ring_matches_its_slot_by_slot_specification(
+    case: tuple[int, list[tuple[int, int, list[tuple[int, float]]]]], shift: int, width: int
+) -> None:
+    size, runs = case
+    ring, model = Ring(P, size), SlotModel(size)
+    for start, end, points in runs:
+        put(ring, start, end, points)
+        model.replace(start, end, points)
+        assert list(zip(ring.stamps, ring.values, strict=True)) == model.slots
+        assert ring.end == model.end
+    last = runs[-1][1]
+    lo = last - size * P + shift * P
+    hi = lo + width * P
+    expected = model.points(lo, hi)
+    assert ring.has_data(lo, hi) == any(expected)
+    assert ring.total(lo, hi) == math.fsum(v for v in expected if v is not None)
+    window = (last - size * P, last)
+    assert copy_points(ring.window_copy(*window), window[0], P) == tuple(model.points(*window))
+    total, _, value = ring.read(*window, last - P, summed=True)
+    assert total == math.fsum(v for v in model.points(*window) if v is not None)
+    assert value == model.points(last - P, last)[0]
 
 
 def test_memory_is_bounded_whatever_the_number_of_polls() -> None:

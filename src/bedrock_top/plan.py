@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -25,6 +25,9 @@ QUERY_ID_PATTERN: Final = re.compile(r"^[a-z][A-Za-z0-9_]*$")
 QUERY_IDS: Final = tuple(f"q{i}" for i in range(MAX_QUERIES_PER_CALL))
 
 _DAY: Final = 86_400
+
+
+QueryGroup = tuple[int, int, bool]  # queries sharing (start, period, whole-window or not)
 
 
 class PlanError(ValueError):
@@ -161,9 +164,17 @@ def plan_calls(queries: list[MetricQuery], end: int, now: float) -> list[Call]:
     Queries sharing (start, period) are checked and packed as one group: a poll has
     thousands of queries but only a handful of groups.
     """
-    groups: dict[tuple[int, int, bool], list[MetricQuery]] = {}
+    groups: dict[QueryGroup, list[MetricQuery]] = {}
     for q in queries:
         groups.setdefault((q.start, q.period, q.key.window), []).append(q)
+    return plan_groups(groups, end, now)
+
+
+def plan_groups(
+    groups: Mapping[QueryGroup, Sequence[MetricQuery]], end: int, now: float
+) -> list[Call]:
+    """``plan_calls`` for queries already grouped by (start, period, window): the poller
+    builds them that way, so it does not pay for grouping thousands of queries again."""
     for (start, period, _), members in groups.items():
         _check_query(start, period, members[0].alignment, end, now)
 

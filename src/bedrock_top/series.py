@@ -54,11 +54,12 @@ class Span:
         "asked",
         "end",
         "first",
-        "grid",
+        "prefixes",
         "reach",
         "slot",
         "stamp_runs",
         "start",
+        "stop",
         "zero_runs",
     )
 
@@ -69,14 +70,17 @@ class Span:
         self.start = max(start, self.reach)
         self.first = self.start - self.start % period
         self.slot = (self.first // period) % size
-        # The period starts in [first, end), and for each count n the ring stamps of a write
-        # holding exactly the first n of them (the rest empty); index 0: all empty.
-        self.grid = list(range(self.first, end, period))[:size]
-        width = len(self.grid)
-        empty = array("q", [_EMPTY]) * width
-        full = array("q", self.grid)
+        # The period starts in [first, end). For each count n: the first n of them, the ring
+        # stamps of a write holding exactly those (the rest empty; [0]: all empty) and the
+        # zeros that follow n values.
+        grid = list(range(self.first, end, period))[:size]
+        width = len(grid)
+        self.prefixes = [grid[:n] for n in range(width + 1)]
+        empty, full = array("q", [_EMPTY]) * width, array("q", grid)
         self.stamp_runs = [full[:n] + empty[n:] for n in range(width + 1)]
-        self.zero_runs = _zero_runs(width)  # [n]: the zeros that follow n values
+        self.zero_runs = _zero_runs(width)
+        # Where the write ends in the ring, or 0 when it wraps around the ring's end.
+        self.stop = self.slot + width if self.slot + width <= size else 0
 
 
 @lru_cache(maxsize=16)
@@ -128,11 +132,16 @@ class Ring:
             self.end = where.end
         else:
             self.end = None
-        if count < len(where.stamp_runs) and stamps == where.grid[:count]:
+        if count < len(where.prefixes) and stamps == where.prefixes[count]:
             # The usual answer for a busy model: a point for every period up to the newest
             # one CloudWatch has published, in order. Two slice copies, not point by point.
-            _put(self.stamps, where.slot, where.stamp_runs[count])
-            _put(self.values, where.slot, array("d", values) + where.zero_runs[count])
+            run = array("d", values) + where.zero_runs[count]
+            if where.stop:
+                self.stamps[where.slot : where.stop] = where.stamp_runs[count]
+                self.values[where.slot : where.stop] = run
+            else:
+                _put(self.stamps, where.slot, where.stamp_runs[count])
+                _put(self.values, where.slot, run)
             return
         _put(self.stamps, where.slot, where.stamp_runs[0])
         _put(self.values, where.slot, where.zero_runs[0])
@@ -191,7 +200,18 @@ class Ring:
         return total, (values.tobytes(), stamps.tobytes(), (start // period) % size), value
 
     def has_data(self, start: int, end: int) -> bool:
-        """Whether any period in [start, end) holds a non-zero value (stops at the first)."""
+        """Whether any period in [start, end) holds a non-zero value."""
+        if self.end is not None and not (start % self.period or end % self.period):
+            # Contiguous: every slot holds a period of [reach, self.end) or nothing (0.0). At
+            # the start of a poll the window is that span moved on by a period or so: count
+            # the non-zero values in C, less those of the few periods outside the window.
+            period = self.period
+            reach = self.end - self.size * period
+            outside = [*range(reach, min(start, self.end), period)]
+            outside += range(max(end, reach), self.end, period)
+            if len(outside) <= 2:
+                nonzero = self.size - self.values.count(0.0)
+                return nonzero > sum(1 for t in outside if self.get(t))
         return any(v and start <= s < end for s, v in zip(self.stamps, self.values, strict=True))
 
     def points(self, start: int, end: int) -> list[float | None]:

@@ -23,7 +23,15 @@ from bedrock_top.catalog import (
     choose_metric_names,
 )
 from bedrock_top.errors import describe_error, needs_new_credentials
-from bedrock_top.plan import Call, MetricQuery, SeriesKey, align_down, metric_stat, plan_calls
+from bedrock_top.plan import (
+    Call,
+    MetricQuery,
+    QueryGroup,
+    SeriesKey,
+    align_down,
+    metric_stat,
+    plan_groups,
+)
 from bedrock_top.pricing import Price, PriceTable, row_cost
 from bedrock_top.series import ModelSeries, Ring, span
 from bedrock_top.snapshot import ApiUsage, ModelRow, Snapshot, build_row, complete_index
@@ -247,7 +255,9 @@ class RegionPoller:
         start, end = self._window(now)
         period, overlap = self.settings.period_s, self.settings.overlap_s
         window_s = self.settings.window_s
-        queries: list[MetricQuery] = []
+        groups: dict[QueryGroup, list[MetricQuery]] = {}
+        tails: list[MetricQuery] = []  # the queries of the latest ``since`` met so far
+        tails_since = None
         models = [(k, self.models[k]) for k in wake] if wake else self.models.items()
         for model, stored in models:
             tier = (tiers or {}).get(model) or self.tier(*model, stored, start, end)
@@ -261,10 +271,16 @@ class RegionPoller:
                     continue  # read a moment ago, in this poll's first round
                 else:
                     since = max(start, min(end, done) - overlap)
-                queries.append(MetricQuery(sk, name, period, since - since % period, stat))
-            for sk, name, stat in wanted.whole_window:
-                queries.append(MetricQuery(sk, name, window_s, start, stat))
-        return plan_calls(queries, end, now), start, end
+                since -= since % period
+                if since != tails_since:  # (rare: most series of a poll share one since)
+                    tails = groups.setdefault((since, period, False), [])
+                    tails_since = since
+                tails.append(MetricQuery(sk, name, period, since, stat))
+            if wanted.whole_window:
+                whole = groups.setdefault((start, window_s, True), [])
+                for sk, name, stat in wanted.whole_window:
+                    whole.append(MetricQuery(sk, name, window_s, start, stat))
+        return plan_groups(groups, end, now), start, end
 
     def series_for(self, model: ModelKey, stored: ModelSeries, tier: Tier) -> TierSeries:
         """The series a model in ``tier`` is polled for: kept for as long as the model
@@ -306,11 +322,13 @@ class RegionPoller:
         """
         if not self.settings.cost_aware or (account, model_id) in self.focus:
             return "full"
-        published = [hb for hb in HEARTBEAT_SERIES if hb[0] in stored.metric_names]
-        loaded = bool(published) and all(hb in stored.loaded for hb in published)
-        if loaded and not any(stored.rings[hb].has_data(start, end) for hb in published):
-            return "heartbeat"
-        return "live"
+        published = False
+        for series in HEARTBEAT_SERIES:  # (a plain loop: this runs for every model every poll)
+            if series[0] in stored.metric_names:
+                if series not in stored.loaded or stored.rings[series].has_data(start, end):
+                    return "live"
+                published = True
+        return "heartbeat" if published else "live"
 
     def poll(self) -> None:
         """One poll: rediscover when due, fetch, merge. Raises on API failure (data kept)."""
