@@ -1,6 +1,7 @@
-"""Benchmarks of the core (no terminal): API calls, monitoring cost, poll processing, memory.
+"""Benchmarks of the core (no terminal): API calls, monitoring cost, poll processing (alone and
+end to end through botocore), memory.
 
-    .venv/bin/python benchmarks/bench_core.py            # full run, a few minutes
+    .venv/bin/python benchmarks/bench_core.py            # full run, ~5 minutes on 2 cores
     .venv/bin/python benchmarks/bench_core.py --quick    # tiny sizes (the smoke test uses it)
 
 Every figure has a baseline measured in the same run; timings are medians of several runs.
@@ -19,10 +20,17 @@ import subprocess
 import sys
 import time
 import tracemalloc
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import botocore.session
+from botocore.awsrequest import AWSResponse
+from botocore.config import Config
+from botocore.parsers import create_parser
+from botocore.serialize import JSONSerializer
+
+from bedrock_top import aws, wire
 from bedrock_top.catalog import METRICS_BY_KEY, naive_metrics_per_model
 from bedrock_top.demo import DemoCloudWatch
 from bedrock_top.plan import MAX_QUERIES_PER_CALL
@@ -125,18 +133,36 @@ def monitoring_cost(hours: float) -> dict[str, Any]:
     }
 
 
-def processing(models: int, repeats: int) -> dict[str, Any]:
-    """bedrock-top's own work for one poll (merge responses into series, compute every
-    window figure and snapshot) with the backend's answers replayed from memory."""
+def record(models: int) -> tuple[list[Mapping[str, Any]], list[Mapping[str, Any]]]:
+    """The demo backend's answers to a first and a steady-state poll, in call order, as
+    bedrock-top's own clients deliver them: timestamps as epoch seconds (``wire``), not the
+    datetimes of boto3's default parsing (and of the demo)."""
     clock = Clock()
     recorder = Recorder(DemoCloudWatch(seed=1, clock=clock, model_count=models))
     live = Poller({"us-east-1": recorder}, PollSettings(), clock=clock)
     live.poll()
-    first_responses = list(recorder.responses)
+    first = list(recorder.responses)
     recorder.responses.clear()
     clock.now += 60
     live.poll()
-    steady_responses = list(recorder.responses)
+    return [epoch_stamps(r) for r in first], [epoch_stamps(r) for r in recorder.responses]
+
+
+def epoch_stamps(response: Mapping[str, Any]) -> Mapping[str, Any]:
+    if "MetricDataResults" not in response:
+        return response
+    results = [
+        {**r, "Timestamps": [int(ts.timestamp()) for ts in r["Timestamps"]]}
+        for r in response["MetricDataResults"]
+    ]
+    return {**response, "MetricDataResults": results}
+
+
+def processing(models: int, repeats: int) -> dict[str, Any]:
+    """bedrock-top's own work for one poll (merge responses into series, compute every
+    window figure and snapshot) with the backend's answers replayed from memory."""
+    clock = Clock()
+    first_responses, steady_responses = record(models)
     # The recorded answers stay alive for the replays; in real use each response is freed
     # after its poll. Keep them (and the demo's caches) out of the garbage collector's way
     # so that only bedrock-top's own work is measured.
@@ -163,6 +189,170 @@ def processing(models: int, repeats: int) -> dict[str, Any]:
         "first_ms": f,
         "steady_ms": s,
         "steady_us_per_model": s * 1000 / models,
+    }
+
+
+# --- end to end: a real botocore client, its HTTP answers replayed as bytes ------------------
+
+HEADERS = {"content-type": "application/x-amz-json-1.0", "x-amzn-requestid": "bench"}
+DUMMY_AWS = {
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "AWS_SESSION_TOKEN": "bench",
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "AWS_CONFIG_FILE": "/nonexistent/bedrock-top-bench",
+    "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/bedrock-top-bench",
+}
+# boto3's defaults: botocore validates every request and parses every answer in Python.
+STOCK_CONFIG = aws.CLIENT_CONFIG.merge(Config(parameter_validation=True))
+
+
+def cloudwatch_client(ours: bool) -> Any:
+    """A real client with dummy credentials and an endpoint never contacted: bedrock-top's
+    (``aws``: ``wire``'s decoding, no parameter validation) or botocore's stock one."""
+    os.environ.update(DUMMY_AWS)
+    if ours:
+        client = aws.make_cloudwatch_client(None, "us-east-1", "http://127.0.0.1:1")
+    else:
+        client = aws.make_session(None).client(
+            "cloudwatch", "us-east-1", endpoint_url="http://127.0.0.1:1", config=STOCK_CONFIG
+        )
+    assert client.meta.service_model.resolved_protocol == wire.PROTOCOL
+    return client
+
+
+def wire_body(response: Mapping[str, Any]) -> bytes:
+    """A recorded answer as CloudWatch sends it (JSON), by botocore's own serializer."""
+    model = botocore.session.get_session().get_service_model("cloudwatch")
+    operation = "GetMetricData" if "MetricDataResults" in response else "ListMetrics"
+    serialized: dict[str, Any] = {}
+    shape = model.operation_model(operation).output_shape
+    JSONSerializer()._serialize(serialized, response, shape)  # type: ignore[attr-defined]
+    return json.dumps(serialized).encode()
+
+
+class _Raw:
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def stream(self, **kwargs: Any) -> Iterator[bytes]:
+        yield self.body
+
+
+class WireReplay:
+    """A ``before-send`` handler: answers each request with the next body, so a client runs
+    all of botocore (validation, serialization, signing, retries, parsing) but the network."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.bodies: list[bytes] = []
+        self.index = 0
+        client.meta.events.register("before-send.cloudwatch", self)
+
+    def play(self, bodies: list[bytes]) -> None:
+        self.bodies, self.index = bodies, 0
+
+    def __call__(self, request: Any, **kwargs: Any) -> AWSResponse:
+        self.index += 1
+        headers: Any = HEADERS
+        return AWSResponse(request.url, 200, headers, _Raw(self.bodies[self.index - 1]))
+
+
+class BytesReplay:
+    """Answers with ``wire``'s decoding of the recorded bytes, called as botocore calls it:
+    decoding and bedrock-top's own work, without botocore's request serialization."""
+
+    def __init__(self) -> None:
+        service = cloudwatch_client(True).meta.service_model
+        decoders = {name: wire.decoder(service.operation_model(name)) for name in wire.OPERATIONS}
+        assert all(decoders.values())
+        self.decoders: dict[str, Any] = decoders
+        self.bodies: list[bytes] = []
+        self.index = 0
+
+    def play(self, bodies: list[bytes]) -> None:
+        self.bodies, self.index = bodies, 0
+
+    def _next(self, operation: str) -> dict[str, Any]:
+        response = {"status_code": 200, "headers": HEADERS, "body": self.bodies[self.index]}
+        self.index += 1
+        custom: dict[str, Any] = {}
+        self.decoders[operation](response_dict=response, customized_response_dict=custom)
+        return custom
+
+    def list_metrics(self, **kwargs: Any) -> dict[str, Any]:
+        return self._next("ListMetrics")
+
+    def get_metric_data(self, **kwargs: Any) -> dict[str, Any]:
+        return self._next("GetMetricData")
+
+
+WAYS = ("own", "bytes", "end_to_end", "botocore")
+
+
+def end_to_end(models: int, repeats: int) -> dict[str, Any]:
+    """A steady poll (median), its answers given (own) parsed, as bedrock-top's clients give
+    them: bedrock-top's own work; (bytes) as JSON bytes decoded by ``wire``: from answer bytes
+    to figures; (end_to_end) as bytes to a client made by ``aws``: everything but the network;
+    (botocore) as bytes to botocore's stock client (its parsing and parameter validation).
+    The first poll, which only sets the series up, replays parsed answers in all four."""
+    first, steady = record(models)
+    bodies = [wire_body(r) for r in steady]
+    decoded = BytesReplay()
+    wires = {"end_to_end": WireReplay(cloudwatch_client(True))}
+    wires["botocore"] = WireReplay(cloudwatch_client(False))
+    times: dict[str, list[float]] = {way: [] for way in WAYS}
+    for _ in range(repeats):
+        for way, runs in times.items():
+            clock = Clock()
+            replay = Replay(first)
+            poller = Poller({"us-east-1": replay}, PollSettings(), clock=clock)
+            poller.poll()
+            clock.now += 60
+            replay.responses, replay.index = steady, 0
+            played: Any = {"bytes": decoded, **wires}.get(way, replay)
+            if played is not replay:
+                played.play(bodies)
+            poller.regions["us-east-1"].client = getattr(played, "client", played)
+            gc.collect()
+            t0 = time.perf_counter()
+            poller.poll()
+            runs.append(time.perf_counter() - t0)
+            assert played.index == len(steady)
+    out: dict[str, Any] = {"models": models}
+    for way, runs in times.items():
+        ms = statistics.median(runs) * 1000
+        out[f"{way}_ms"], out[f"{way}_us_per_model"] = ms, ms * 1000 / models
+    out["ratio"] = out["end_to_end_ms"] / out["botocore_ms"]
+    return out
+
+
+def one_call(models: int, repeats: int) -> dict[str, Any]:
+    """Parsing the biggest steady-state GetMetricData answer: botocore vs ``wire``'s handler
+    then botocore's (now trivial) parse, as the client runs them."""
+    _, steady = record(models)
+    response = max(steady, key=lambda r: len(r.get("MetricDataResults", ())))
+    body = wire_body(response)
+    operation = cloudwatch_client(False).meta.service_model.operation_model("GetMetricData")
+    decode, parser = wire.decoder(operation), create_parser(wire.PROTOCOL)
+    assert decode is not None
+    ways: dict[str, list[float]] = {"botocore": [], "hook": []}
+    for _ in range(repeats):
+        for way, runs in ways.items():
+            answer = {"status_code": 200, "headers": HEADERS, "body": body}
+            custom: dict[str, Any] = {}
+            t0 = time.perf_counter()
+            if way == "hook":
+                decode(response_dict=answer, customized_response_dict=custom)
+            parser.parse(answer, operation.output_shape).update(custom)
+            runs.append(time.perf_counter() - t0)
+    b, h = (statistics.median(ways[w]) * 1000 for w in ("botocore", "hook"))
+    return {
+        "queries": len(response["MetricDataResults"]),
+        "bytes": len(body),
+        "botocore_ms": b,
+        "hook_ms": h,
+        "ratio": h / b,
     }
 
 
@@ -263,6 +453,8 @@ def main() -> None:
         "api_calls": [api_calls(n) for n in sizes],
         "monitoring_cost": monitoring_cost(0.25 if args.quick else 4),
         "processing": [processing(n, 2 if args.quick else 5) for n in sizes],
+        "end_to_end": [end_to_end(n, 2 if args.quick else 5) for n in sizes],
+        "one_call": one_call(50 if args.quick else 1000, 3 if args.quick else 20),
         "memory": memory(10 if args.quick else 100, 2 if args.quick else 24),
     }
     RESULTS.mkdir(exist_ok=True)
@@ -283,12 +475,31 @@ def main() -> None:
         f" vs naive {c['naive_metrics_per_hour']:.0f} (USD {c['naive_usd_per_day']:.2f}/day): "
         f"ratio {c['ratio']:.3f} over {c['models']} models"
     )
-    print("poll processing (responses replayed from memory, median):")
+    print("poll processing (parsed answers replayed from memory, timestamps as numbers, median):")
     for r in results["processing"]:
         print(
             f"  {r['models']:>5} models: first poll {r['first_ms']:8.1f} ms, steady poll "
             f"{r['steady_ms']:7.1f} ms ({r['steady_us_per_model']:.0f} us/model)"
         )
+    print(
+        "steady poll (median): own = bedrock-top's work on parsed answers; bytes = from answer "
+        "bytes to figures (wire's decoding + own); end to end = a real client made by aws, "
+        "answered with recorded bytes (all but the network); botocore = boto3's stock client"
+    )
+    for r in results["end_to_end"]:
+        print(
+            f"  {r['models']:>5} models: own {r['own_ms']:7.1f} ms, bytes {r['bytes_ms']:7.1f} ms, "
+            f"end to end {r['end_to_end_ms']:7.1f} ms ({r['end_to_end_us_per_model']:4.0f} "
+            f"us/model), botocore {r['botocore_ms']:7.1f} ms "
+            f"({r['botocore_us_per_model']:4.0f} us/model): end to end / botocore "
+            f"{r['ratio']:.2f}"
+        )
+    o = results["one_call"]
+    print(
+        f"parsing one GetMetricData answer of {o['queries']} queries ({o['bytes'] / 1000:.0f} "
+        f"kB of JSON): botocore {o['botocore_ms']:.1f} ms, with bedrock-top's decoding "
+        f"{o['hook_ms']:.1f} ms (ratio {o['ratio']:.2f})"
+    )
     m = results["memory"]
     print(
         f"memory, {m['models']} models over {m['hours']:.0f} simulated hours: "

@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from bedrock_top import wire
 from bedrock_top.config import ConfigError
 
 # Bounded retries and timeouts, so that nothing hangs: three attempts in all (botocore's
@@ -17,11 +18,21 @@ from bedrock_top.config import ConfigError
 # connect and 15 s for an answer, with at most 1 + 2 s of backoff between them (throttling;
 # 0.05 + 0.1 s otherwise). An unreachable endpoint gives up after ~15 s, one that accepts and
 # never answers after ~45 s: both well within a minute.
+#
+# No client-side parameter validation: botocore walks every query of a 500-query GetMetricData
+# request in Python, about half of botocore's CPU per poll at scale (~515 ms of a ~1 s profiled
+# steady poll at 1,000 models; unprofiled, that poll end to end goes from ~360 ms to ~220 ms
+# without it: benchmarks/bench_core.py). bedrock-top builds every request itself from fixed
+# types, the planner enforces CloudWatch's own rules (which botocore does not check: ``plan``),
+# and the tests still run every request bedrock-top builds through botocore's validator (the
+# demo backend validates each call; tests/test_aws_config.py). CloudWatch still rejects a bad
+# one.
 CLIENT_CONFIG = Config(
     retries={"mode": "standard", "total_max_attempts": 3},
     connect_timeout=5,
     read_timeout=15,
     user_agent_extra="bedrock-top",
+    parameter_validation=False,
 )
 
 
@@ -34,12 +45,22 @@ def make_session(profile: str | None) -> boto3.session.Session:
     return boto3.session.Session(profile_name=profile)
 
 
+def fast_responses(client: Any) -> Any:
+    """The client, with its GetMetricData and ListMetrics answers decoded in C (``wire``):
+    botocore's pure-Python parsing of them costs more CPU than all of bedrock-top's own
+    processing of a poll. Timestamps come back as epoch seconds instead of datetimes."""
+    wire.install(client)
+    return client
+
+
 def make_cloudwatch_client(profile: str | None, region: str, endpoint_url: str | None) -> Any:
     """A client on a fresh session, so credentials are resolved again (after `aws configure`,
     or a credentials file refreshed by a helper)."""
     session = boto3.session.Session(profile_name=profile)
-    return session.client(
-        "cloudwatch", region_name=region, endpoint_url=endpoint_url, config=CLIENT_CONFIG
+    return fast_responses(
+        session.client(
+            "cloudwatch", region_name=region, endpoint_url=endpoint_url, config=CLIENT_CONFIG
+        )
     )
 
 
@@ -52,8 +73,10 @@ def make_cloudwatch_clients(
             raise ConfigError("--region: no region given and none configured (set AWS_REGION)")
         regions = (session.region_name,)
     return {
-        region: session.client(
-            "cloudwatch", region_name=region, endpoint_url=endpoint_url, config=CLIENT_CONFIG
+        region: fast_responses(
+            session.client(
+                "cloudwatch", region_name=region, endpoint_url=endpoint_url, config=CLIENT_CONFIG
+            )
         )
         for region in regions
     }
