@@ -34,9 +34,12 @@ from bedrock_top import aws, wire
 from bedrock_top.catalog import METRICS_BY_KEY, naive_metrics_per_model
 from bedrock_top.demo import DemoCloudWatch
 from bedrock_top.plan import MAX_QUERIES_PER_CALL
+from bedrock_top.pricing import PriceTable
 from bedrock_top.source import Poller, PollSettings
 
 ROOT = Path(__file__).resolve().parent
+# The bundled price table, as the app polls with (a user's refreshed cache left out).
+PRICES = PriceTable.load(cache_path=Path("/nonexistent/bedrock-top-bench-prices.json"))
 RESULTS = ROOT / "results"
 START = 1_790_000_030.0
 
@@ -172,7 +175,7 @@ def processing(models: int, repeats: int) -> dict[str, Any]:
     for _ in range(repeats):
         clock.now = START
         replay = Replay(first_responses)
-        poller = Poller({"us-east-1": replay}, PollSettings(), clock=clock)
+        poller = Poller({"us-east-1": replay}, PollSettings(), clock=clock, prices=PRICES)
         gc.collect()
         t0 = time.perf_counter()
         poller.poll()
@@ -306,7 +309,7 @@ def end_to_end(models: int, repeats: int) -> dict[str, Any]:
         for way, runs in times.items():
             clock = Clock()
             replay = Replay(first)
-            poller = Poller({"us-east-1": replay}, PollSettings(), clock=clock)
+            poller = Poller({"us-east-1": replay}, PollSettings(), clock=clock, prices=PRICES)
             poller.poll()
             clock.now += 60
             replay.responses, replay.index = steady, 0

@@ -350,19 +350,30 @@ def cache_savings(figures: WindowFigures, price: Price) -> float:
 def usd_per_hour(row: ModelRow, price: Price) -> float | None:
     """USD/hour at the token rates of the newest complete period (``row.latest``, per
     minute); None when no period is complete yet."""
-    if not row.latest:
+    return _usd_per_hour(row.latest, price)
+
+
+def _usd_per_hour(latest: Mapping[str, float | None], price: Price) -> float | None:
+    if not latest:
         return None
     keys = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
-    per_minute = [row.latest.get(key) or 0.0 for key in keys]
+    per_minute = [latest.get(key) or 0.0 for key in keys]
     return token_cost(price, *per_minute) * 60
 
 
 def row_cost(row: ModelRow, price: Price | None) -> RowCost | None:
     """The money figures of a row, or None when its model has no known price."""
+    return figures_cost(row.window, row.latest, price)
+
+
+def figures_cost(
+    figures: WindowFigures, latest: Mapping[str, float | None], price: Price | None
+) -> RowCost | None:
+    """``row_cost`` from a row's parts, for building the row with its cost in one go."""
     if price is None:
         return None
     return RowCost(
-        window_cost(row.window, price), usd_per_hour(row, price), cache_savings(row.window, price)
+        window_cost(figures, price), _usd_per_hour(latest, price), cache_savings(figures, price)
     )
 
 

@@ -7,7 +7,7 @@ single whole-window value CloudWatch computed.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -244,6 +244,10 @@ class WindowSeries(Mapping[str, Series]):
         return len(SERIES_KEYS)
 
 
+# (model id, window figures, latest figures) -> the row's money figures, None without a price
+CostOf = Callable[[str, WindowFigures, Mapping[str, float | None]], RowCost | None]
+
+
 def build_row(
     region: str,
     account: str | None,
@@ -253,8 +257,10 @@ def build_row(
     window_end: int,
     period: int,
     latest_index: int = -1,
+    cost_of: CostOf | None = None,
 ) -> ModelRow:
-    """Compute one row's exact window figures from its rings; its series are lazy.
+    """Compute one row's exact window figures from its rings; its series are lazy; its money
+    figures from ``cost_of`` (None: no prices).
 
     One pass over the rings takes each one's window total, its value in the newest complete
     period and a copy for the series: a snapshot does this for every model on every poll.
@@ -294,7 +300,8 @@ def build_row(
     latest = _latest(newest, stored.rings.keys(), period) if latest_index >= 0 else {}
     count = (window_end - window_start) // period
     series = WindowSeries(copies, window_start, period, count)
-    return ModelRow(region, account, parse_model_id(model_id), figures, series, latest)
+    cost = cost_of(model_id, figures, latest) if cost_of is not None else None
+    return ModelRow(region, account, parse_model_id(model_id), figures, series, latest, cost)
 
 
 def _average(totals: Mapping[SeriesId, float], metric: str) -> float | None:

@@ -32,9 +32,18 @@ from bedrock_top.plan import (
     metric_stat,
     plan_groups,
 )
-from bedrock_top.pricing import Price, PriceTable, row_cost
+from bedrock_top.pricing import Price, PriceTable, figures_cost
 from bedrock_top.series import ModelSeries, Ring, span
-from bedrock_top.snapshot import ApiUsage, ModelRow, Snapshot, build_row, complete_index
+from bedrock_top.snapshot import (
+    ApiUsage,
+    CostOf,
+    ModelRow,
+    RowCost,
+    Snapshot,
+    WindowFigures,
+    build_row,
+    complete_index,
+)
 
 Clock = Callable[[], float]
 HEARTBEAT_SERIES = tuple((k, SUM) for k, spec in METRICS_BY_KEY.items() if spec.heartbeat)
@@ -401,12 +410,12 @@ class RegionPoller:
             ring.write(where, stamps, values)
             stored.loaded[series_id] = call.end
 
-    def rows(self, now: float) -> list[ModelRow]:
+    def rows(self, now: float, cost_of: CostOf | None = None) -> list[ModelRow]:
         start, end = self._window(now)
         period = self.settings.period_s
         latest = complete_index(start, end, period, int(now) - self.settings.settle_s)
         return [
-            build_row(self.region, account, model_id, stored, start, end, period, latest)
+            build_row(self.region, account, model_id, stored, start, end, period, latest, cost_of)
             for (account, model_id), stored in self.models.items()
         ]
 
@@ -520,16 +529,15 @@ class Poller:
         end = align_down(now, period) + period
         rows: list[ModelRow] = []
         messages: list[str] = []
+        cost_of = self._cost_of if self.prices is not None else None
         for name, region in self.regions.items():
             if name in self._region_errors:
                 rows.extend(self._good_rows.get(name, ()))
                 continue
-            self._good_rows[name] = region.rows(now)
+            self._good_rows[name] = region.rows(now, cost_of)
             rows.extend(self._good_rows[name])
             messages.extend(region.messages)
-        if self.prices is not None:
-            rows = [replace(r, cost=row_cost(r, self._price(r.model_id))) for r in rows]
-        rows.sort(key=lambda r: (-r.window.invocations, r.region, r.model_id))
+        rows.sort(key=lambda r: (-r.window.invocations, r.region, r.info.model_id))
         return Snapshot(
             taken_at=now,
             window_start=end - self.settings.window_s,
@@ -542,6 +550,11 @@ class Poller:
             warnings=tuple(dict.fromkeys(messages)),
             region_errors=dict(self._region_errors),
         )
+
+    def _cost_of(
+        self, model_id: str, figures: WindowFigures, latest: Mapping[str, float | None]
+    ) -> RowCost | None:
+        return figures_cost(figures, latest, self._price(model_id))
 
     def _price(self, model_id: str) -> Price | None:
         if model_id not in self._price_of and self.prices is not None:
