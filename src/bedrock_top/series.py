@@ -85,6 +85,7 @@ class Span:
 
 @lru_cache(maxsize=16)
 def span(start: int, end: int, period: int, size: int) -> Span:
+    """The ``Span`` of [start, end) in rings of (period, size), built once per call range."""
     return Span(start, end, period, size)
 
 

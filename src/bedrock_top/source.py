@@ -155,19 +155,23 @@ class CallResult:
     CloudWatch sends them: no object per datapoint.
     """
 
-    stamps: dict[str, Sequence[float]] = field(default_factory=dict)
-    values: dict[str, Sequence[float]] = field(default_factory=dict)
+    series: dict[str, tuple[Sequence[float], Sequence[float]]] = field(default_factory=dict)
     failed: set[str] = field(default_factory=set)
     messages: list[str] = field(default_factory=list)
 
     def points(self, qid: str) -> list[tuple[float, float]]:
-        return list(zip(self.stamps.get(qid, []), self.values.get(qid, []), strict=True))
+        stamps, values = self.series.get(qid, ((), ()))
+        return list(zip(stamps, values, strict=True))
+
+
+_FAILED = frozenset(("InternalError", "Forbidden"))  # a result's StatusCode: nothing usable
 
 
 def fetch_call(client: CloudWatchClient, call: Call, usage: UsageCounter) -> CallResult:
     """Run one planned GetMetricData call, following NextToken, in whatever order it answers."""
     result = CallResult()
-    status: dict[str, str] = {}
+    series = result.series
+    failed: dict[str, str] = {}  # Id -> status, as the last page that had the Id says
     queries = call.queries
     for page in _pages(client.get_metric_data, **call.request()):
         usage.get_metric_data_calls += 1
@@ -178,22 +182,24 @@ def fetch_call(client: CloudWatchClient, call: Call, usage: UsageCounter) -> Cal
             if qid not in queries:
                 continue
             stamps = epochs(item.get("Timestamps", ()))
-            values = item.get("Values", [])
+            values = item.get("Values", ())
             if len(stamps) != len(values):
                 raise ValueError(f"{qid}: {len(stamps)} timestamps but {len(values)} values")
-            if qid in result.stamps:  # the rest of a series cut short on an earlier page
-                result.stamps[qid] = [*result.stamps[qid], *stamps]
-                result.values[qid] = [*result.values[qid], *values]
-            else:
-                result.stamps[qid] = stamps
-                result.values[qid] = values
-            status[qid] = item.get("StatusCode", "Complete")
+            earlier = series.get(qid)
+            if earlier is None:
+                series[qid] = (stamps, values)
+            else:  # the rest of a series cut short on an earlier page
+                series[qid] = ([*earlier[0], *stamps], [*earlier[1], *values])
+            code = item.get("StatusCode")
+            if code in _FAILED:
+                failed[qid] = code
+            elif failed:
+                failed.pop(qid, None)
             for m in item.get("Messages", ()):
                 result.messages.append(f"{queries[qid].key.model_id}: {m.get('Value', '')}")
-    for qid, code in status.items():
-        if code in ("InternalError", "Forbidden"):
-            result.failed.add(qid)
-            result.messages.append(f"{queries[qid].key.model_id}: {code}")
+    for qid, code in failed.items():
+        result.failed.add(qid)
+        result.messages.append(f"{queries[qid].key.model_id}: {code}")
     return result
 
 
@@ -389,8 +395,8 @@ class RegionPoller:
         period = self.settings.period_s
         size = self.settings.window_s // period
         where = span(call.start, call.end, period, size)  # the same for every series here
-        no_points: list[float] = []
-        models, failed = self.models, result.failed
+        no_points: tuple[Sequence[float], Sequence[float]] = ((), ())
+        models, failed, series = self.models, result.failed, result.series
         for qid, query in call.queries.items():
             if qid in failed:
                 continue
@@ -399,8 +405,7 @@ class RegionPoller:
             if stored is None:
                 continue
             series_id = (key.metric, key.stat)
-            stamps = result.stamps.get(qid, no_points)
-            values = result.values.get(qid, no_points)
+            stamps, values = series.get(qid, no_points)
             if key.window:
                 stored.window_stats[series_id] = _window_value(stamps, values, query.start)
                 continue
