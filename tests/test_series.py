@@ -176,7 +176,7 @@ def stored_with(
     """A ModelSeries holding ``data[(metric, stat)][minute index] = value``."""
     stored = ModelSeries(metric_names=names or {"invocations": "Invocations"})
     for (metric, stat), values in data.items():
-        ring = stored.ring(metric, stat, P, SIZE)
+        ring = stored.ring((metric, stat), P, SIZE)
         put(ring, WINDOW_START, WINDOW_END, [(minute(i), v) for i, v in values.items()])
     stored.window_stats.update(window_stats or {})
     return stored

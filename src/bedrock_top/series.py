@@ -244,9 +244,9 @@ class ModelSeries:
     # is read over the whole window when it is next wanted.
     loaded: dict[tuple[str, str], int] = field(default_factory=dict)
 
-    def ring(self, metric: str, stat: str, period: int, size: int) -> Ring:
-        key = (metric, stat)
-        ring = self.rings.get(key)
+    def ring(self, series_id: tuple[str, str], period: int, size: int) -> Ring:
+        """The ring of (metric, stat), made on first use."""
+        ring = self.rings.get(series_id)
         if ring is None:
-            ring = self.rings[key] = Ring(period, size)
+            ring = self.rings[series_id] = Ring(period, size)
         return ring

@@ -312,8 +312,9 @@ def _average(totals: Mapping[SeriesId, float], metric: str) -> float | None:
 def _latest(
     newest: Mapping[SeriesId, float], stored: Collection[SeriesId], period: int
 ) -> dict[str, float | None]:
-    """Figures of the newest complete period from each series' value there (``newest``):
-    counters as per-minute rates (no data = 0), latencies as they are (no data = None)."""
+    """Figures of the newest complete period from each series' value there (``newest``;
+    ``stored``: the series the model has): counters as per-minute rates (no data = 0),
+    latencies as they are (no data = None)."""
     per_minute = period / 60
     latest: dict[str, float | None] = {
         key: newest.get((key, SUM), 0.0) / per_minute for key in LATEST_RATE_KEYS

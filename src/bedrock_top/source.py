@@ -33,7 +33,7 @@ from bedrock_top.plan import (
     plan_groups,
 )
 from bedrock_top.pricing import Price, PriceTable, figures_cost
-from bedrock_top.series import ModelSeries, Ring, span
+from bedrock_top.series import ModelSeries, span
 from bedrock_top.snapshot import (
     ApiUsage,
     CostOf,
@@ -409,10 +409,7 @@ class RegionPoller:
             if key.window:
                 stored.window_stats[series_id] = _window_value(stamps, values, query.start)
                 continue
-            ring = stored.rings.get(series_id)
-            if ring is None:
-                ring = stored.rings[series_id] = Ring(period, size)
-            ring.write(where, stamps, values)
+            stored.ring(series_id, period, size).write(where, stamps, values)
             stored.loaded[series_id] = call.end
 
     def rows(self, now: float, cost_of: CostOf | None = None) -> list[ModelRow]:
