@@ -32,8 +32,10 @@ from bedrock_top.config import Settings
 from bedrock_top.demo import DemoCloudWatch
 from bedrock_top.snapshot import Snapshot
 from bedrock_top.source import Poller, PollSettings
+from bedrock_top.totals import account_totals
 from bedrock_top.tui.app import BedrockTopApp
-from bedrock_top.view import cell_text, visible_rows
+from bedrock_top.tui.charts import ChartBox
+from bedrock_top.view import column_styles, row_cells, visible_rows
 
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results"
@@ -59,12 +61,15 @@ class StockTable(DataTable[Text]):
 
     def load(self, app: BedrockTopApp, snapshot: Snapshot) -> int:
         rows = visible_rows(snapshot, app.view)
+        slots = app.table.shown_columns
         if not self.columns:
-            for col in app.table.shown_columns:
-                self.add_column(col.header, width=col.width, key=col.key)
+            for col in slots:
+                self.add_column(app.table.header_label(col.key), width=col.width, key=col.key)
         changed = 0
+        styles = column_styles(slots, rows, snapshot.window_end - snapshot.window_start)
         for row in rows:
-            cells = {c.key: cell_text(c, row, snapshot, app.view) for c in app.table.shown_columns}
+            plain = row_cells(row, snapshot, app.view, slots, styles)
+            cells = {key: Text(text) for key, text in plain.items()}
             if row.key not in self.rows:
                 self.add_row(*cells.values(), key=row.key)
                 continue
@@ -79,6 +84,13 @@ def render_visible(widget: Widget) -> None:
     """Produce every visible line, as the compositor would after an update."""
     for y in range(widget.size.height):
         widget.render_line(y)
+
+
+def render_charts(app: BedrockTopApp) -> None:
+    """Draw every chart on screen (the totals graphs and the selected model's pane)."""
+    for box in app.query(ChartBox):
+        if box.display and box.data is not None:
+            box.render()
 
 
 async def screen_update(models: int, repeats: int) -> dict[str, float]:
@@ -109,10 +121,12 @@ async def screen_update(models: int, repeats: int) -> dict[str, float]:
         app.table.display = True
         baseline.display = False
         await pilot.pause()
-        for snap in snapshots:
+        totals = [account_totals(snap) for snap in snapshots]  # done in the poll thread
+        for snap, total in zip(snapshots, totals, strict=True):
             t0 = time.perf_counter()
-            app._accept(snap)  # spikes, filter/sort, patch the table
+            app._accept(snap, total)  # spikes, filter/sort, patch the table and the panels
             render_visible(app.table)
+            render_charts(app)
             ours.append(time.perf_counter() - t0)
             await pilot.pause()
     o, s = statistics.median(ours) * 1000, statistics.median(stock) * 1000
@@ -185,8 +199,8 @@ def startup(runs: int) -> dict[str, float]:
         "from bedrock_top.source import Poller\n"
         "from bedrock_top.tui.app import BedrockTopApp\n"
         "class Timed(BedrockTopApp):\n"
-        "    def _accept(self, snapshot):\n"
-        "        super()._accept(snapshot)\n"
+        "    def _accept(self, snapshot, totals):\n"
+        "        super()._accept(snapshot, totals)\n"
         "        if self.table.row_count:\n"
         "            self.call_after_refresh(self._done)\n"
         "    def _done(self):\n"

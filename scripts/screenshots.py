@@ -21,7 +21,7 @@ from bedrock_top.tui.app import BedrockTopApp
 
 OUT = Path(__file__).resolve().parent.parent / "screenshots"
 FROZEN = 1_790_000_030.0
-SIZE = (160, 36)
+SIZE = (160, 45)
 
 
 async def settle(pilot: Pilot[int]) -> None:
@@ -29,13 +29,15 @@ async def settle(pilot: Pilot[int]) -> None:
     await pilot.pause()
 
 
-async def shoot(name: str, steps: Callable[[Pilot[int]], Awaitable[None]]) -> Path:
+async def shoot(
+    name: str, steps: Callable[[Pilot[int]], Awaitable[None]], size: tuple[int, int] = SIZE
+) -> Path:
     clock = lambda: FROZEN  # noqa: E731 - a frozen clock
     clients = {"us-east-1": DemoCloudWatch(seed=1, clock=clock)}
     prices = PriceTable.load(cache_path=OUT / "no-cache.json")  # bundled prices only
     poller = Poller(clients, PollSettings(), clock=clock, prices=prices)
     app = BedrockTopApp(Settings(demo=True), poller, clock=clock)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=size) as pilot:
         await settle(pilot)
         await steps(pilot)
         await settle(pilot)  # a step may start a poll (the detail screen does)
@@ -61,13 +63,15 @@ async def main() -> None:
     async def events(pilot: Pilot[int]) -> None:
         await pilot.press("a")
 
-    for name, steps in (
-        ("main", nothing),
-        ("detail", detail),
-        ("filter", filtered),
-        ("spikes", events),
+    for name, steps, size in (
+        ("main", nothing, SIZE),
+        ("main-100x30", nothing, (100, 30)),
+        ("compact-50x12", nothing, (50, 12)),
+        ("detail", detail, SIZE),
+        ("filter", filtered, SIZE),
+        ("events", events, SIZE),
     ):
-        print(await shoot(name, steps))
+        print(await shoot(name, steps, size))
 
 
 if __name__ == "__main__":

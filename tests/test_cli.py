@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import os
+import shutil
 import subprocess
 import sys
-from collections.abc import Sequence
+import types
+from collections.abc import Iterator, Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import boto3
@@ -16,12 +22,13 @@ from botocore.stub import Stubber
 
 from bedrock_top import cli
 from bedrock_top.catalog import parse_model_id
-from bedrock_top.cli import filter_rows, main, parse_settings
+from bedrock_top.cli import main, parse_settings
 from bedrock_top.columns import sort_rows
 from bedrock_top.config import ConfigError, Settings
 from bedrock_top.errors import describe_error
 from bedrock_top.format import fmt_count, fmt_ms, fmt_pct
 from bedrock_top.snapshot import ModelRow, WindowFigures
+from bedrock_top.view import filter_rows
 
 # (argv, the option the one-line error must name)
 BAD_INPUTS: list[tuple[list[str], str]] = [
@@ -234,7 +241,14 @@ def test_no_filter_keeps_everything(pattern: str | None) -> None:
 
 def test_filter_rejects_a_bad_regex() -> None:
     with pytest.raises(ConfigError, match="--filter"):
-        filter_rows(ROWS, "([")
+        parse_settings(["--demo", "--once", "--filter", "(["])
+
+
+def test_a_lone_negation_filters_nothing_in_once_and_live() -> None:
+    """'!' alone is a negation still being typed: every row, in --once as in the TUI (the
+    two used to disagree: none in --once, all live)."""
+    assert filter_rows(ROWS, "!") == ROWS
+    assert parse_settings(["--demo", "--once", "--filter", "!"]).filter == "!"
 
 
 def test_numbers_sort_descending_with_ties_by_model() -> None:
@@ -367,3 +381,171 @@ def test_endpoint_unreachable() -> None:
     line = describe_error(exc)
     assert "\n" not in line
     assert line.startswith("network")
+
+
+# --- --format needs --once; --help names the commands -------------------------------------
+
+FORMAT_ONCE_ONLY = (
+    "bedrock-top: error: --format: only used with --once (add --once, or drop --format)\n"
+)
+
+
+@pytest.fixture
+def tui_runs(monkeypatch: pytest.MonkeyPatch) -> list[Settings]:
+    """Stands in for the TUI (no Textual, no terminal): the settings it was started with."""
+    runs: list[Settings] = []
+
+    def run_app(settings: Settings) -> int:
+        runs.append(settings)
+        return 0
+
+    fake = types.ModuleType("bedrock_top.tui.app")
+    monkeypatch.setattr(fake, "run_app", run_app, raising=False)
+    monkeypatch.setitem(sys.modules, "bedrock_top.tui.app", fake)
+    return runs
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--format", "json"], ["--demo", "--format", "csv"], ["--format", "table", "--demo"]],
+)
+def test_format_flag_without_once_is_a_usage_error(
+    argv: list[str], tui_runs: list[Settings], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert exit_code(argv) == 2
+    out, err = capsys.readouterr()
+    assert (out, err) == ("", FORMAT_ONCE_ONLY)
+    assert tui_runs == []
+
+
+def test_format_from_the_file_or_environment_is_no_error_for_the_tui(
+    tmp_path: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    tui_runs: list[Settings],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = tmp_path / "bt.toml"
+    path.write_text('format = "json"\n')
+    assert main(["--demo", "--config", str(path)]) == 0
+    monkeypatch.setenv("BEDROCK_TOP_FORMAT", "csv")
+    assert main(["--demo"]) == 0
+    assert [s.format for s in tui_runs] == ["json", "csv"]
+    assert main(["--print-config", "--format", "json"]) == 0  # shows it, runs nothing
+    assert capsys.readouterr().err == ""
+    assert len(tui_runs) == 2
+
+
+def test_help_names_the_prices_command(capsys: pytest.CaptureFixture[str]) -> None:
+    assert exit_code(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "bedrock-top prices [--refresh]" in out
+    assert "bedrock-top prices --help" in out
+
+
+# --- --once output ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("output", ["table", "json", "csv"])
+@pytest.mark.parametrize("lines", [1, 0])
+def test_a_closed_pipe_is_not_an_error(output: str, lines: int) -> None:
+    """`bedrock-top --demo --once | head -1` (and `| head -0`): the reader leaves early;
+    bedrock-top exits 0 and writes nothing to stderr (no traceback, no "Exception ignored").
+
+    With every region the output (100+ KB) outgrows a pipe's buffer (64 KB), so bedrock-top
+    is still writing when a one-line reader leaves; a reader that leaves before the first
+    byte makes the very first write fail, whatever the pipe's size.
+    """
+    env = {**os.environ, "AWS_EC2_METADATA_DISABLED": "true"}
+    argv = ["--demo", "--once", "--format", output, *(["--region", "all"] if lines else [])]
+    read_end, write_end = os.pipe()
+    with subprocess.Popen(
+        [sys.executable, "-m", "bedrock_top", *argv],
+        stdout=write_end,
+        stderr=subprocess.PIPE,
+        env=env,
+    ) as proc:
+        os.close(write_end)
+        with os.fdopen(read_end, "rb") as reader:
+            first = [reader.readline() for _ in range(lines)]
+        assert proc.stderr is not None
+        err = proc.stderr.read().decode()
+        code = proc.wait(timeout=60)
+    assert all(line.strip() for line in first)
+    assert err == ""
+    assert code == 0
+
+
+# Decimals --once keeps in JSON and CSV (README): money and rates 1e-6, milliseconds 0.1.
+SIX_DECIMALS = {"cost_usd", "usd_per_hour", "cache_savings_usd", "error_rate", "throttle_rate"}
+
+
+def decimals_allowed(key: str) -> int | None:
+    if key.endswith("_ms"):
+        return 1
+    return 6 if key in SIX_DECIMALS else None
+
+
+def floats_in(node: Any, key: str = "") -> Iterator[tuple[str, float]]:
+    """Every float in a JSON document, with the key it is under."""
+    if isinstance(node, float):
+        yield key, node
+    elif isinstance(node, dict):
+        for k, v in node.items():
+            yield from floats_in(v, k)
+    elif isinstance(node, list):
+        for v in node:
+            yield from floats_in(v, key)
+
+
+def assert_no_float_noise(key: str, value: float) -> None:
+    n = decimals_allowed(key)
+    assert n is not None, f"{key}: a float the contract does not round"
+    assert repr(round(value, n)) == repr(value), (key, value)
+    exponent = Decimal(repr(value)).as_tuple().exponent
+    assert isinstance(exponent, int)
+    assert -exponent <= n, (key, value)
+
+
+def test_json_floats_carry_no_noise(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--demo", "--once", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    floats = list(floats_in(data))
+    keys = {k for k, _ in floats}
+    # The demo has every kind: averages, percentiles, rates, money per row, totals and API.
+    assert {"latency_avg_ms", "ttft_p90_ms", "error_rate", "usd_per_hour"} <= keys
+    assert isinstance(data["totals"]["cost_usd"], float)
+    assert isinstance(data["api"]["cost_usd"], float)
+    for key, value in floats:
+        assert_no_float_noise(key, value)
+
+
+def test_csv_floats_carry_no_noise(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--demo", "--once", "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    checked = 0
+    for row in rows:
+        for key, text in row.items():
+            if decimals_allowed(key) is not None and text:
+                assert_no_float_noise(key, float(text))
+                assert repr(float(text)) == text
+                checked += 1
+    assert checked > len(rows)
+
+
+def test_once_table_fits_a_terminal_and_a_pipe_gets_every_column(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--demo", "--once"]) == 0
+    piped = capsys.readouterr().out
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    monkeypatch.setattr(shutil, "get_terminal_size", lambda *a: os.terminal_size((80, 24)))
+    assert main(["--demo", "--once"]) == 0
+    shown = capsys.readouterr().out
+    assert max(len(line) for line in piped.splitlines()) > 80
+    assert max(len(line) for line in shown.splitlines()) <= 80
+    for text in (piped, shown):
+        assert "…" not in text
+        assert all(line == line.rstrip() for line in text.splitlines())
+    header = next(line for line in piped.splitlines() if line.startswith("Model "))
+    for name in ("Provider", "Lat p50", "TTFT p90", "Thr %", "$ 1h"):
+        assert name in header

@@ -413,11 +413,12 @@ async def test_the_table_shows_the_configured_columns_in_order() -> None:
 
 def test_fit_columns_keeps_the_configured_order_and_drops_by_priority() -> None:
     allowed = ["model", "cache_hit", "provider", "inv_rate", "throttles"]
-    assert [c.key for c in fit_columns(200, False, 40, allowed)] == allowed
-    narrow = [c.key for c in fit_columns(60, False, 40, allowed)]
+    assert [c.key for c in fit_columns(200, allowed, 3600)] == allowed
+    narrow = [c.key for c in fit_columns(60, allowed, 3600)]
     assert narrow == ["model", "inv_rate", "throttles"]
-    assert [c.key for c in fit_columns(200, False, 40, ["model", "region"])] == ["model"]
-    assert [c.key for c in fit_columns(200, True, 40, ["model", "region"])] == ["model", "region"]
+    single = fit_columns(200, ["model", "region"], 3600, hidden={"region"})
+    assert [c.key for c in single] == ["model"]
+    assert [c.key for c in fit_columns(200, ["model", "region"], 3600)] == ["model", "region"]
 
 
 def test_api_price_is_read_and_used_by_once(capsys: pytest.CaptureFixture[str]) -> None:

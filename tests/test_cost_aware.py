@@ -12,7 +12,14 @@ from bedrock_top.catalog import naive_metrics_per_model
 from bedrock_top.demo import DemoCloudWatch
 from bedrock_top.snapshot import Snapshot
 from bedrock_top.source import Poller, PollSettings, RegionPoller
-from bedrock_top.view import SPARK_METRICS, TABLE_COLUMNS, ViewState, cell_text
+from bedrock_top.view import (
+    SPARK_METRICS,
+    ViewState,
+    column_styles,
+    fit_columns,
+    live_keys,
+    row_cells,
+)
 from support.tui import FROZEN_EPOCH, FakeClock
 
 OPUS = "us.anthropic.claude-opus-4-1-20250805-v1:0"  # a demo batch job: idle most hours
@@ -32,11 +39,13 @@ def pollers(clock: Callable[[], float], seed: int = 3) -> tuple[Poller, Poller]:
 def shown(snapshot: Snapshot) -> dict[str, list[str]]:
     """Every table cell, for every sparkline metric: what a person sees."""
     out: dict[str, list[str]] = {}
+    slots = fit_columns(1000, live_keys(None), 3600)
+    styles = column_styles(slots, snapshot.rows, 3600)
     for row in snapshot.rows:
         cells = []
         for metric in SPARK_METRICS:
             state = ViewState(spark_metric=metric)
-            cells += [cell_text(c, row, snapshot, state).plain for c in TABLE_COLUMNS]
+            cells += list(row_cells(row, snapshot, state, slots, styles).values())
         out[row.key] = cells
     return out
 

@@ -169,14 +169,14 @@ def assert_truth(app: BedrockTopApp, requests: list[Request]) -> None:
     for row in snapshot.rows:
         figures = truth[row.model_id]
         shown = {
-            c: app.table.get_cell(row.key, c).plain.rstrip("▲")
+            c: app.table.cell_text(row.key, c)
             for c in ("invocations", "client_errors", "server_errors", "throttles", "error_rate")
         }
         assert shown["invocations"] == fmt_count(figures["invocations"])
         assert shown["client_errors"] == fmt_count(figures["client_errors"])
         assert shown["server_errors"] == fmt_count(figures["server_errors"])
         assert shown["throttles"] == fmt_count(figures["throttles"])
-        assert shown["error_rate"] == fmt_pct(figures["error_rate"])
+        assert shown["error_rate"] == fmt_pct(figures["error_rate"]).removesuffix("%")
 
 
 def assert_live(app: BedrockTopApp, requests: list[Request]) -> None:

@@ -184,7 +184,7 @@ async def test_live_session_attempts_only_the_two_read_operations(
             proxy.clear()
             await poll_now(pilot)
             await pilot.press("ctrl+s")
-            await pilot.pause()
+            await settle(pilot)  # the export waits for a poll that fetches every figure
             assert "exported" in status()
             exported = [p.read_text() for p in tmp_path.glob("bedrock-top-*.csv")]
     finally:

@@ -27,7 +27,7 @@ from bedrock_top.pricing import (
     usd_per_hour,
     window_cost,
 )
-from bedrock_top.snapshot import ModelRow, WindowFigures
+from bedrock_top.snapshot import WindowFigures
 
 HAIKU3 = "anthropic.claude-3-haiku-20240307-v1:0"
 SONNET45 = "anthropic.claude-sonnet-4-5-20250929-v1:0"
@@ -256,29 +256,21 @@ def test_cache_tokens_of_a_model_without_cache_prices_cost_the_input_price() -> 
     assert cache_savings(figures, price) == 0.0
 
 
-def make_row(
-    latest: dict[str, float | None], series: dict[str, tuple[float | None, ...]]
-) -> ModelRow:
-    info = parse_model_id(f"us.{SONNET4}")
-    return ModelRow("us-east-1", None, info, FIGURES, series, latest)
-
-
-def test_usd_per_hour_uses_the_latest_per_minute_rates() -> None:
+def test_usd_per_hour_uses_per_minute_rates() -> None:
     latest: dict[str, float | None] = {
         "input_tokens": 10_000.0,
         "output_tokens": 2_000.0,
         "cache_read_tokens": 10_000.0,
         "cache_write_tokens": 0.0,
     }
-    row = make_row(latest, {})
     # Per minute: 10k * 3 + 2k * 15 + 10k * 0.3 = 63,000 USD-per-M -> 0.063 USD; * 60
-    assert usd_per_hour(row, SONNET_PRICE) == pytest.approx(3.78)
-    no_cache = make_row({"input_tokens": 10_000.0, "output_tokens": 2_000.0}, {})
+    assert usd_per_hour(latest, SONNET_PRICE) == pytest.approx(3.78)
+    no_cache = {"input_tokens": 10_000.0, "output_tokens": 2_000.0}
     assert usd_per_hour(no_cache, SONNET_PRICE) == pytest.approx(3.6)
 
 
 def test_usd_per_hour_is_none_without_a_complete_period() -> None:
-    assert usd_per_hour(make_row({}, {}), SONNET_PRICE) is None
+    assert usd_per_hour({}, SONNET_PRICE) is None
 
 
 def test_the_monitors_own_cost() -> None:

@@ -13,7 +13,7 @@ from textual.pilot import Pilot
 from support.tui import FakeClock, FlakyBackend, make_app, poll_now, settle
 
 SnapCompare = Callable[..., bool]
-SIZE = (160, 36)
+SIZE = (160, 45)
 
 
 def keys(*presses: str) -> Callable[[Pilot[Any]], Awaitable[None]]:
@@ -29,6 +29,10 @@ def test_main_screen(snap_compare: SnapCompare) -> None:
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=keys())
 
 
+def test_main_screen_100x30(snap_compare: SnapCompare) -> None:
+    assert snap_compare(make_app(), terminal_size=(100, 30), run_before=keys())
+
+
 def test_filtered(snap_compare: SnapCompare) -> None:
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=keys("slash", *"anthropic"))
 
@@ -39,7 +43,7 @@ def test_sorted_by_throttles_reversed(snap_compare: SnapCompare) -> None:
 
 
 def test_detail(snap_compare: SnapCompare) -> None:
-    assert snap_compare(make_app(), terminal_size=(160, 40), run_before=keys("down", "enter"))
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=keys("down", "enter"))
 
 
 def test_help(snap_compare: SnapCompare) -> None:
@@ -68,5 +72,9 @@ def test_stale(snap_compare: SnapCompare) -> None:
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
 
-def test_compact_40x10(snap_compare: SnapCompare) -> None:
-    assert snap_compare(make_app(), terminal_size=(40, 10), run_before=keys())
+def test_compact_50x12(snap_compare: SnapCompare) -> None:
+    assert snap_compare(make_app(), terminal_size=(50, 12), run_before=keys())
+
+
+def test_events(snap_compare: SnapCompare) -> None:
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=keys("a"))

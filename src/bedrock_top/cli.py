@@ -6,25 +6,27 @@
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import NoReturn
 
 from bedrock_top import __version__, settings_file
-from bedrock_top.columns import SORT_KEYS, match_rows, sort_rows
+from bedrock_top.columns import DEFAULT_SORT_LIVE, DEFAULT_SORT_ONCE, columns_help, sort_rows
 from bedrock_top.config import (
     DEFAULT_INTERVAL_S,
     WINDOW_CHOICES,
     ConfigError,
     Settings,
     Sourced,
-    compile_filter,
     resolve,
 )
 from bedrock_top.pricing import PriceTable
 from bedrock_top.snapshot import ModelRow, Snapshot
 from bedrock_top.source import CloudWatchClient, Poller, PollSettings
+from bedrock_top.view import filter_rows
 
 PROG = "bedrock-top"
 DEMO_REGION = "us-east-1"
@@ -43,8 +45,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog=PROG,
         description="top for Amazon Bedrock: live per-model figures from CloudWatch (AWS/Bedrock).",
-        epilog="Settings also come from a config file (see --print-config) and BEDROCK_TOP_* "
+        epilog="commands:\n"
+        f"  {PROG} prices [--refresh]  the price table in use (see {PROG} prices --help)\n"
+        "\n"
+        "columns (--sort, [columns] show in the config file):\n"
+        f"{columns_help()}\n"
+        "\n"
+        "Settings also come from a config file (see --print-config) and BEDROCK_TOP_*\n"
         "environment variables; flags win.",
+        # Keep the epilog's lines: the command list reads as a list.
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--demo", action="store_true", help="synthetic data, no AWS account needed")
     p.add_argument("--profile", help="AWS profile (default: AWS_PROFILE or the default chain)")
@@ -65,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--filter", help="case-insensitive regex over the model id ('!re' negates)")
     p.add_argument(
         "--sort",
-        help=f"sort column: {', '.join(SORT_KEYS)} (default: invocations; Inv/min live)",
+        help=f"sort column, one of the columns below (default: {DEFAULT_SORT_ONCE} for --once, "
+        f"{DEFAULT_SORT_LIVE} live)",
     )
     p.add_argument(
         "--reverse", action=argparse.BooleanOptionalAction, help="reverse the sort order"
@@ -81,7 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="also the accounts linked to this CloudWatch cross-account monitoring account",
     )
     p.add_argument("--once", action="store_true", help="print one snapshot and exit")
-    p.add_argument("--format", help="--once output: table, json or csv (default table)")
+    p.add_argument(
+        "--format", help="--once output: table, json or csv (default table; needs --once)"
+    )
     p.add_argument("--seed", help="demo data seed (integer, default 0)")
     p.add_argument(
         "--config", metavar="PATH", help=f"config file (default: {settings_file.default_path()})"
@@ -213,17 +226,10 @@ def price_table(settings: Settings) -> PriceTable:
     return PriceTable.load(overrides=settings.price_overrides, aliases=settings.price_aliases)
 
 
-def filter_rows(rows: Sequence[ModelRow], pattern: str | None) -> list[ModelRow]:
-    """Keep rows whose model id (or provider) matches; a leading '!' keeps the others."""
-    regex = compile_filter(pattern)
-    if regex is None or pattern is None:
-        return list(rows)
-    return match_rows(rows, regex, negate=pattern.startswith("!"))
-
-
 def visible_rows(snapshot: Snapshot, settings: Settings) -> list[ModelRow]:
+    """The rows ``--once`` prints: the live table's filter, then the registry's sort."""
     rows = filter_rows(snapshot.rows, settings.filter)
-    return sort_rows(rows, settings.sort or "invocations", settings.reverse)
+    return sort_rows(rows, settings.sort or DEFAULT_SORT_ONCE, settings.reverse)
 
 
 def run_once(settings: Settings) -> int:
@@ -236,16 +242,43 @@ def run_once(settings: Settings) -> int:
         poller.close()
     rows = visible_rows(snapshot, settings)
     if settings.format == "json":
-        sys.stdout.write(render_json(snapshot, rows, settings.api_usd_per_1000))
+        text = render_json(snapshot, rows, settings.api_usd_per_1000)
     elif settings.format == "csv":
-        sys.stdout.write(render_csv(snapshot, rows))
+        text = render_csv(snapshot, rows)
     else:
-        from rich.console import Console
-
-        # Like `ps`/`top -b`: a pipe gets full-width lines instead of wrapped cells.
-        console = Console() if sys.stdout.isatty() else Console(width=240)
-        render_table(snapshot, rows, console)
+        text = render_table(snapshot, rows, _table_width(), settings.sort or DEFAULT_SORT_ONCE)
+    sys.stdout.write(text)
+    sys.stdout.flush()  # a closed pipe shows up here, inside main, not at interpreter exit
     return 0
+
+
+def _table_width() -> int | None:
+    """The terminal's width; None for a pipe or file, which gets every column (like `ps`)."""
+    if not sys.stdout.isatty():
+        return None
+    return shutil.get_terminal_size().columns
+
+
+def _check_once_only(args: argparse.Namespace) -> None:
+    """A --format flag that nothing would use is a usage error (the TUI would ignore it).
+
+    Only the flag: a format from the config file or BEDROCK_TOP_FORMAT applies to --once
+    runs and is no error for the TUI.
+    """
+    if args.format is not None and not args.once and not args.print_config:
+        raise ConfigError("--format: only used with --once (add --once, or drop --format)")
+
+
+def _silence_stdout() -> None:
+    """After a closed pipe: point stdout at /dev/null so the interpreter's final flush of
+    what is still buffered does not fail again ("Exception ignored ... BrokenPipeError")."""
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError):  # not a real file (redirected in-process): nothing to do
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 def write_config(args: argparse.Namespace) -> int:
@@ -271,6 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parsed = build_parser().parse_args(args)
         if parsed.write_config:
             return write_config(parsed)
+        _check_once_only(parsed)
         settings, values = load_settings(parsed)
         if parsed.print_config:
             path = _config_path(parsed) or settings_file.default_path()
@@ -286,6 +320,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader went away (`| head -1`): nothing left to say
+        _silence_stdout()
+        return 0
     except Exception as exc:  # a run-time failure: one plain line, never a traceback
         from bedrock_top.errors import describe_error
 

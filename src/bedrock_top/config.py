@@ -14,9 +14,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
-from bedrock_top.columns import SORT_KEYS
+from bedrock_top.columns import COLUMNS_BY_KEY, SORT_KEYS
 from bedrock_top.spikes import DEFAULT_MIN_CHANGE, DEFAULT_RULES, SpikeRules
-from bedrock_top.view import COLUMNS_BY_KEY, SPARK_METRICS, TABLE_COLUMNS
+from bedrock_top.view import SPARK_KEY, SPARK_METRICS, live_keys, row_filter
 
 WINDOW_CHOICES: Final = ("15m", "1h", "3h", "12h", "1d", "3d", "7d")
 FORMATS: Final = ("table", "json", "csv")
@@ -26,7 +26,7 @@ MIN_INTERVAL_S: Final = 5
 MAX_INTERVAL_S: Final = 600
 DEFAULT_INTERVAL_S: Final = 60
 DEFAULT_WINDOW: Final = "1h"
-DEFAULT_COLUMNS: Final = tuple(c.key for c in TABLE_COLUMNS)
+DEFAULT_COLUMNS: Final = live_keys(None)
 # Equals pricing.GET_METRIC_DATA_USD_PER_1000_METRICS (a test checks): pricing imports this
 # module, so it cannot be imported here.
 DEFAULT_API_USD_PER_1000: Final = 0.01
@@ -92,12 +92,10 @@ def check_interval(seconds: int, option: str = "--interval") -> int:
     return seconds
 
 
-def compile_filter(pattern: str | None, option: str = "--filter") -> re.Pattern[str] | None:
-    """A case-insensitive regex; a leading '!' is kept for the caller to negate."""
-    if not pattern:
-        return None
+def compile_filter(pattern: str | None, option: str = "--filter") -> None:
+    """Check a filter the way every output applies it (``view.row_filter``)."""
     try:
-        return re.compile(pattern.removeprefix("!"), re.IGNORECASE)
+        row_filter(pattern)
     except re.error as exc:
         raise ConfigError(f"{option}: invalid regular expression {pattern!r}: {exc}") from None
 
@@ -330,8 +328,8 @@ def _columns(s: Sourced) -> tuple[str, ...]:
         raise _fail(s, "a list of column names")
     keys: list[str] = s.value
     for key in keys:
-        if key not in COLUMNS_BY_KEY:
-            choices = ", ".join(COLUMNS_BY_KEY)
+        if key not in COLUMNS_BY_KEY and key != SPARK_KEY:
+            choices = ", ".join((*COLUMNS_BY_KEY, SPARK_KEY))
             raise ConfigError(f"{s.label}: unknown column {key!r} (choose from {choices})")
     if len(set(keys)) != len(keys):
         raise ConfigError(f"{s.label}: a column is listed twice")

@@ -23,7 +23,7 @@ import platformdirs
 
 from bedrock_top.catalog import parse_model_id
 from bedrock_top.config import DEFAULT_API_USD_PER_1000, ConfigError
-from bedrock_top.snapshot import ModelRow, RowCost, WindowFigures
+from bedrock_top.snapshot import RowCost, WindowFigures
 
 PER_MILLION: Final = 1_000_000
 # GetMetricData has no free tier; the rate varies by region, hence configurable.
@@ -347,33 +347,31 @@ def cache_savings(figures: WindowFigures, price: Price) -> float:
     return figures.cache_read_tokens * (price.input - price.cache_read) / PER_MILLION
 
 
-def usd_per_hour(row: ModelRow, price: Price) -> float | None:
-    """USD/hour at the token rates of the newest complete period (``row.latest``, per
-    minute); None when no period is complete yet."""
-    return _usd_per_hour(row.latest, price)
-
-
-def _usd_per_hour(latest: Mapping[str, float | None], price: Price) -> float | None:
-    if not latest:
+def usd_per_hour(rates: Mapping[str, float | None], price: Price) -> float | None:
+    """USD/hour at per-minute token rates (the recent span's: ``snapshot.RECENT_S``); None
+    when no period is complete yet (no rates)."""
+    if not rates:
         return None
     keys = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
-    per_minute = [latest.get(key) or 0.0 for key in keys]
+    per_minute = [rates.get(key) or 0.0 for key in keys]
     return token_cost(price, *per_minute) * 60
 
 
-def row_cost(row: ModelRow, price: Price | None) -> RowCost | None:
-    """The money figures of a row, or None when its model has no known price."""
-    return figures_cost(row.window, row.latest, price)
-
-
 def figures_cost(
-    figures: WindowFigures, latest: Mapping[str, float | None], price: Price | None
+    figures: WindowFigures, rates: Mapping[str, float | None], price: Price | None
 ) -> RowCost | None:
-    """``row_cost`` from a row's parts, for building the row with its cost in one go."""
+    """The money figures of a row from its window figures and recent per-minute token rates;
+    None when its model has no known price."""
     if price is None:
         return None
+    read = price.input if price.cache_read is None else price.cache_read
+    write = price.input if price.cache_write is None else price.cache_write
+    per_token = tuple(p / PER_MILLION for p in (price.input, price.output, read, write))
     return RowCost(
-        window_cost(figures, price), _usd_per_hour(latest, price), cache_savings(figures, price)
+        window_cost(figures, price),
+        usd_per_hour(rates, price),
+        cache_savings(figures, price),
+        per_token,  # type: ignore[arg-type]
     )
 
 

@@ -1,24 +1,61 @@
-"""``--once`` output: a rich table for people, JSON and CSV for scripts (a stable contract)."""
+"""``--once`` output: a plain-text table for people, JSON and CSV for scripts (a stable contract).
+
+The table is plain ``str`` (no rich): a pipe gets exactly what a terminal shows, and a number
+is never cut to fit; a narrow terminal loses whole columns instead.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import textwrap
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
-from bedrock_top.columns import COLUMNS_BY_KEY
-from bedrock_top.format import fmt_count, fmt_ms, fmt_pct
+from bedrock_top.cells import cell, choose_style
+from bedrock_top.columns import COLUMNS_BY_KEY, DEFAULT_SORT_ONCE, ONCE_DEFAULT, Column, header
 from bedrock_top.pricing import api_cost_usd
 from bedrock_top.snapshot import ModelRow, Snapshot
 
 
 def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
+
+
+# --- JSON and CSV -------------------------------------------------------------------------
+
+# Decimals kept in JSON/CSV: sums of float prices and Sum / SampleCount averages carry binary
+# noise (0.06813960000000001) that means nothing and breaks diffs of two outputs.
+MONEY_DECIMALS = 6  # 1e-6 USD
+MS_DECIMALS = 1  # 0.1 ms
+RATE_DECIMALS = 6  # error_rate, throttle_rate
+MONEY_KEYS = frozenset({"cost_usd", "usd_per_hour", "cache_savings_usd"})
+RATE_KEYS = frozenset({"error_rate", "throttle_rate"})
+
+
+def _decimals(key: str) -> int | None:
+    """How many decimals a float field keeps (None: not rounded)."""
+    if key in MONEY_KEYS:
+        return MONEY_DECIMALS
+    if key in RATE_KEYS:
+        return RATE_DECIMALS
+    if key.endswith("_ms"):
+        return MS_DECIMALS
+    return None
+
+
+def round_figures(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``values`` with its money, rate and millisecond floats rounded (see
+    ``MONEY_DECIMALS``); ints, None and text are kept as they are."""
+    out = dict(values)
+    for key, value in values.items():
+        n = _decimals(key)
+        if n is not None and isinstance(value, float):
+            out[key] = round(value, n)
+    return out
 
 
 def to_json_dict(
@@ -37,15 +74,17 @@ def to_json_dict(
             "period_s": snapshot.period,
         },
         "regions": list(snapshot.regions),
-        "models": [r.to_dict() for r in rows],
-        "totals": totals,
-        "api": {
-            "requests": api.requests,
-            "get_metric_data_calls": api.get_metric_data_calls,
-            "list_metrics_calls": api.list_metrics_calls,
-            "metrics_requested": api.metrics_requested,
-            "cost_usd": api_cost_usd(api.metrics_requested, api_usd_per_1000),
-        },
+        "models": [round_figures(r.to_dict()) for r in rows],
+        "totals": round_figures(totals),
+        "api": round_figures(
+            {
+                "requests": api.requests,
+                "get_metric_data_calls": api.get_metric_data_calls,
+                "list_metrics_calls": api.list_metrics_calls,
+                "metrics_requested": api.metrics_requested,
+                "cost_usd": api_cost_usd(api.metrics_requested, api_usd_per_1000),
+            }
+        ),
         "warnings": list(snapshot.warnings),
     }
 
@@ -56,7 +95,7 @@ def render_json(snapshot: Snapshot, rows: list[ModelRow], api_usd_per_1000: floa
 
 def render_csv(snapshot: Snapshot, rows: list[ModelRow]) -> str:
     out = io.StringIO()
-    dicts = [r.to_dict() for r in rows]
+    dicts = [round_figures(r.to_dict()) for r in rows]
     fields = list(ModelRow.csv_fields())
     writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
@@ -65,60 +104,110 @@ def render_csv(snapshot: Snapshot, rows: list[ModelRow]) -> str:
     return out.getvalue()
 
 
-_TABLE_COLUMNS = (
-    ("invocations", fmt_count),
-    ("input_tokens", fmt_count),
-    ("output_tokens", fmt_count),
-    ("latency_avg", fmt_ms),
-    ("latency_p50", fmt_ms),
-    ("latency_p90", fmt_ms),
-    ("latency_p99", fmt_ms),
-    ("ttft_p90", fmt_ms),
-    ("client_errors", fmt_count),
-    ("server_errors", fmt_count),
-    ("throttles", fmt_count),
-    ("error_rate", fmt_pct),
-    ("throttle_rate", fmt_pct),
-)
+# --- the plain-text table -----------------------------------------------------------------
 
 
-def render_table(snapshot: Snapshot, rows: list[ModelRow], console: Console) -> None:
+@dataclass(frozen=True, slots=True)
+class TextColumn:
+    """One column of a plain-text table, already formatted."""
+
+    header: str
+    cells: list[str]
+    right: bool = True  # numbers right-aligned
+    priority: int = 5  # lower survives longer when the width is short; 0 is never dropped
+
+
+def fit_text_table(columns: Sequence[TextColumn], width: int | None, gap: int = 2) -> list[str]:
+    """The header line and one line per row, every cell whole.
+
+    Each column is as wide as its widest cell or header. While the lines are wider than
+    ``width``, whole columns go, the highest ``priority`` number first (ties: the rightmost
+    first); the first column and priority-0 columns always stay, even if that leaves a line
+    wider than ``width`` (a long line is better than a cut id). ``width`` None: no limit
+    (piped output). Lines carry no trailing spaces.
+    """
+    if not columns:
+        return []
+    count = len(columns[0].cells)
+    if any(len(c.cells) != count for c in columns):
+        raise ValueError("fit_text_table: every column needs the same number of cells")
+    widths = [max([len(c.header), *(len(cell) for cell in c.cells)]) for c in columns]
+    kept = list(range(len(columns)))
+
+    def total() -> int:
+        return sum(widths[i] for i in kept) + gap * (len(kept) - 1)
+
+    droppable = [i for i in kept if i > 0 and columns[i].priority > 0]
+    droppable.sort(key=lambda i: (columns[i].priority, i), reverse=True)
+    for i in droppable:
+        if width is None or total() <= width:
+            break
+        kept.remove(i)
+
+    def line(texts: Sequence[str]) -> str:
+        parts = []
+        for i, text in zip(kept, texts, strict=True):
+            pad = widths[i]
+            parts.append(text.rjust(pad) if columns[i].right else text.ljust(pad))
+        return (" " * gap).join(parts).rstrip()
+
+    lines = [line([columns[i].header for i in kept])]
+    lines.extend(line([columns[i].cells[r] for i in kept]) for r in range(count))
+    return lines
+
+
+# The columns of the ``--once`` table, in order, from the one registry. Region shows only
+# with several regions and Account only when a row has one (see ``render_table``).
+ONCE_COLUMNS: tuple[Column, ...] = tuple(COLUMNS_BY_KEY[key] for key in ONCE_DEFAULT)
+
+
+def once_text_columns(
+    snapshot: Snapshot, rows: Sequence[ModelRow], sort: str = DEFAULT_SORT_ONCE
+) -> list[TextColumn]:
+    """``ONCE_COLUMNS`` written for ``rows``: one style per column (exact counts, one
+    latency unit named in the header), every cell whole; the sort column is never dropped."""
+    hidden = set()
+    if len(snapshot.regions) <= 1:
+        hidden.add("region")
+    if not any(r.account for r in rows):
+        hidden.add("account")
+    window_s = snapshot.window_end - snapshot.window_start
+    out = []
+    for col in ONCE_COLUMNS:
+        if col.key in hidden:
+            continue
+        values = [col.value(r) for r in rows]
+        style = choose_style(col, values)
+        texts = [cell(col, v, style) or "-" for v in values]
+        head = header(col, style.unit if col.kind == "latency" else "", window_s)
+        priority = 0 if col.key == sort else col.priority
+        out.append(TextColumn(head, texts, right=col.numeric, priority=priority))
+    return out
+
+
+def _wrap(text: str, width: int | None) -> list[str]:
+    """``text`` as lines of at most ``width`` (None: one line), broken at spaces only."""
+    if width is None:
+        return [text]
+    return textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False) or [""]
+
+
+def render_table(
+    snapshot: Snapshot, rows: Sequence[ModelRow], width: int | None, sort: str = DEFAULT_SORT_ONCE
+) -> str:
+    """The title, the table fitted to ``width`` (None: every column, for a pipe), the API
+    line and the warnings, as plain text ending in a newline."""
     window = f"{_iso(snapshot.window_start)} .. {_iso(snapshot.window_end)}"
     regions = ", ".join(snapshot.regions)
-    table = Table(
-        title=f"bedrock-top  {regions}  window {window}  period {snapshot.period}s",
-        title_justify="left",
-        header_style="bold",
-        box=None,
-        pad_edge=False,
-    )
-    multi_region = len(snapshot.regions) > 1
-    multi_account = any(r.account for r in rows)
-    if multi_region:
-        table.add_column("Region", no_wrap=True)
-    if multi_account:
-        table.add_column("Account", no_wrap=True)
-    table.add_column("Model", no_wrap=True, overflow="ellipsis", min_width=24)
-    table.add_column("Provider", no_wrap=True)
-    table.add_column("Profile", no_wrap=True)
-    for key, _ in _TABLE_COLUMNS:
-        table.add_column(COLUMNS_BY_KEY[key].header, justify="right", no_wrap=True)
-    for row in rows:
-        cells = [row.model_id, row.info.provider or "?", row.info.profile or "-"]
-        if multi_account:
-            cells.insert(0, row.account or "-")
-        if multi_region:
-            cells.insert(0, row.region)
-        for key, fmt in _TABLE_COLUMNS:
-            value = COLUMNS_BY_KEY[key].get(row)
-            cells.append(fmt(value if isinstance(value, int | float) else None))
-        table.add_row(*cells)
-    console.print(table)
+    title = f"bedrock-top  {regions}  window {window}  period {snapshot.period}s"
     api = snapshot.api
-    console.print(
+    summary = (
         f"{len(rows)} models; API: {api.get_metric_data_calls} GetMetricData + "
-        f"{api.list_metrics_calls} ListMetrics calls, {api.metrics_requested} metrics requested",
-        style="dim",
+        f"{api.list_metrics_calls} ListMetrics calls, {api.metrics_requested} metrics requested"
     )
+    lines = _wrap(title, width)
+    lines.extend(fit_text_table(once_text_columns(snapshot, rows, sort), width))
+    lines.extend(_wrap(summary, width))
     for warning in snapshot.warnings:
-        console.print(f"warning: {warning}", style="yellow")
+        lines.extend(_wrap(f"warning: {warning}", width))
+    return "\n".join(lines) + "\n"

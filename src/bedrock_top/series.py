@@ -159,6 +159,17 @@ class Ring:
         slot = self._slot(t)
         return self.values[slot] if self.stamps[slot] == t else None
 
+    def recent_total(self, last: int, count: int) -> float:
+        """Sum of the ``count`` periods ending with the one starting at ``last`` (cheap: only
+        those slots are read; money rates read this for every priced row on every poll)."""
+        period, stamps, values = self.period, self.stamps, self.values
+        total = 0.0
+        for t in range(last - (min(count, self.size) - 1) * period, last + period, period):
+            slot = self._slot(t)
+            if stamps[slot] == t:
+                total += values[slot]
+        return total
+
     def total(self, start: int, end: int) -> float:
         """Sum of the values stored for periods in [start, end)."""
         if end == self.end and start == end - self.size * self.period:

@@ -30,6 +30,9 @@ LATEST_RATE_KEYS = (
     "cache_write_tokens",
     "tpm_quota",
 )
+# Token series money is charged on; their recent rate prices an hour (``recent_periods``).
+PRICED_KEYS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+RECENT_S = 15 * 60  # cost per hour is the token rate over this span, not one noisy minute
 # Statistics whose window figure is the sum of the periods' values.
 SUMMED_STATS = frozenset((SUM, SAMPLE_COUNT))
 
@@ -84,8 +87,11 @@ class RowCost:
     """Money figures of a row whose model has a known price (USD)."""
 
     window_usd: float  # tokens over the window at on-demand prices
-    usd_per_hour: float | None  # at the newest complete minute's rate; None: none complete
+    usd_per_hour: float | None  # at the token rate of the recent span; None: none complete
     cache_savings_usd: float  # what cache reads saved against the full input price
+    # USD per token for (input, output, cache read, cache write), cache at the input price
+    # where the model has none: lets charts price any period of the row's series
+    per_token: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,8 +250,14 @@ class WindowSeries(Mapping[str, Series]):
         return len(SERIES_KEYS)
 
 
-# (model id, window figures, latest figures) -> the row's money figures, None without a price
+# (model id, window figures, per-minute token rates over the recent span) -> the row's money
+# figures, None without a price
 CostOf = Callable[[str, WindowFigures, Mapping[str, float | None]], RowCost | None]
+
+
+def recent_periods(period: int) -> int:
+    """How many complete periods make the recent span (at least one)."""
+    return max(1, -(-RECENT_S // period))
 
 
 def build_row(
@@ -300,7 +312,16 @@ def build_row(
     latest = _latest(newest, stored.rings.keys(), period) if latest_index >= 0 else {}
     count = (window_end - window_start) // period
     series = WindowSeries(copies, window_start, period, count)
-    cost = cost_of(model_id, figures, latest) if cost_of is not None else None
+    cost = None
+    if cost_of is not None:
+        recent: dict[str, float | None] = {}
+        if latest_index >= 0:  # per-minute token rates over the recent span
+            n = min(recent_periods(period), latest_index + 1)
+            minutes = n * period / 60
+            for key in PRICED_KEYS:
+                found = stored.rings.get((key, SUM))
+                recent[key] = found.recent_total(t, n) / minutes if found is not None else 0.0
+        cost = cost_of(model_id, figures, recent)
     return ModelRow(region, account, parse_model_id(model_id), figures, series, latest, cost)
 
 

@@ -515,6 +515,14 @@ class Poller:
         for name, region_poller in self.regions.items():
             region_poller.focus = frozenset(wanted[name])
 
+    def set_cost_aware(self, cost_aware: bool) -> None:
+        """From the next poll on, ask for only what the table shows (True) or for every metric
+        of every model (False: the table shows or sorts by a window percentile, or an export
+        wants every figure). Data already held is kept; new series load over the window."""
+        self.settings = replace(self.settings, cost_aware=cost_aware)
+        for region_poller in self.regions.values():
+            region_poller.settings = self.settings
+
     def usage(self) -> ApiUsage:
         total = UsageCounter()
         for region in self.regions.values():

@@ -171,6 +171,31 @@ def detect(snapshot: Snapshot, rules: SpikeRules = DEFAULT_RULES) -> list[Alert]
     return alerts
 
 
+SIGNAL_WORDS: Mapping[str, str] = MappingProxyType(
+    {
+        "invocations": "Invocations",
+        "tokens": "Tokens",
+        "errors": "Errors",
+        "throttles": "Throttles",
+        "latency_p90": "Latency p90",
+        "ttft_p90": "Time to first token p90",
+        "error_rate": "Error rate",
+    }
+)
+
+
+def headline(alert: Alert) -> str:
+    """An alert in words ("Errors spiked", "Throttled"), never an internal name."""
+    words = SIGNAL_WORDS.get(alert.signal, alert.signal.replace("_", " "))
+    if alert.kind == "spike":
+        return f"{words} spiked"
+    if alert.signal == "throttles":
+        return "Throttled"
+    if alert.signal == "error_rate":
+        return "Error rate high"
+    return f"{words} over its limit"
+
+
 AlertKey = tuple[str, str]  # (row_key, signal)
 
 

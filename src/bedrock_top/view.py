@@ -1,202 +1,51 @@
-"""The live table as data: columns, filtering, sorting and cell text, without Textual.
+"""The live table as data: what the user chose to see, which rows, which columns fit, and the
+text of every cell, without Textual or rich.
 
-The TUI only places what this module computes, so the same logic is unit-tested and
-benchmarked without a terminal.
+The TUI only places and colours what this module computes, so the same logic is unit-tested
+and benchmarked without a terminal, and ``--once`` shares its filter and sort.
 """
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from typing import Final
 
-from rich.text import Text
-
-from bedrock_top.columns import match_rows, order_rows
-from bedrock_top.format import fmt_count, fmt_ms, fmt_pct, fmt_usd
-from bedrock_top.snapshot import ModelRow, RowCost, Snapshot
-from bedrock_top.spark import sparkline
-
-Value = float | str | None
+from bedrock_top.cells import CellStyle, cell, choose_style
+from bedrock_top.columns import (
+    COLUMNS_BY_KEY,
+    DEFAULT_SORT_LIVE,
+    LIVE_DEFAULT,
+    Column,
+    fmt_span,
+    header,
+    order_rows,
+)
+from bedrock_top.snapshot import ModelRow, Snapshot
+from bedrock_top.spark import Spark, sparkline
 
 SPARK_METRICS: Final = ("invocations", "tokens", "latency", "problems")
 SPARK_TITLES: Final = {
-    "invocations": "Invocations",
-    "tokens": "Tokens",
-    "latency": "Latency avg",
-    "problems": "Errors+throttles",
+    "invocations": "Inv/min",
+    "tokens": "Tok/min",
+    "latency": "Lat avg",
+    "problems": "Err+thr/min",
 }
-SPARK_WIDTH: Final = 24
-
-
-def spark_series(row: ModelRow, metric: str) -> tuple[list[float | None], str]:
-    """The per-period values a sparkline shows, and how to squeeze them (sum or max)."""
-    s = row.series
-    if metric == "latency":
-        return list(s["latency_avg"]), "max"
-
-    def add(*keys: str) -> list[float | None]:
-        cols = [s[k] for k in keys]
-        out: list[float | None] = []
-        for vals in zip(*cols, strict=True):
-            present = [v for v in vals if v is not None]
-            out.append(sum(present) if present else None)
-        return out
-
-    if metric == "tokens":
-        return add("input_tokens", "output_tokens"), "sum"
-    if metric == "problems":
-        return add("client_errors", "server_errors", "throttles"), "sum"
-    return add("invocations"), "sum"
-
-
+# The row series each sparkline metric adds up; latency is a level, not a count.
 SPARK_INPUTS: Final = {
     "invocations": ("invocations",),
     "tokens": ("input_tokens", "output_tokens"),
     "latency": ("latency_avg",),
     "problems": ("client_errors", "server_errors", "throttles"),
 }
-
-
-def row_signature(
-    row: ModelRow, columns: Sequence[TableColumn], snapshot: Snapshot, state: ViewState
-) -> tuple[object, ...]:
-    """Everything a row's cells are drawn from: equal signatures draw equal cells, so the
-    table can skip building text for rows that did not change (most rows, most polls)."""
-    values: list[object] = [c.value(row) for c in columns if c.key != "spark"]
-    values.extend(row.series[k] for k in SPARK_INPUTS[state.spark_metric])
-    values.append((state.spark_metric, partial_periods(snapshot)))
-    return tuple(values)
-
-
-@dataclass(frozen=True, slots=True)
-class TableColumn:
-    """A live-table column: value for sorting, text for display, priority for narrow screens.
-
-    Lower ``priority`` survives longer when the terminal is narrow.
-    """
-
-    key: str
-    header: str
-    width: int
-    priority: int
-    value: Callable[[ModelRow], Value]
-    text: Callable[[Value], str]
-    numeric: bool = True
-
-
-def _latest(key: str) -> Callable[[ModelRow], Value]:
-    return lambda row: row.latest.get(key)
-
-
-def _rate(value: Value) -> str:
-    if not isinstance(value, int | float):
-        return "-"
-    return fmt_count(round(value, 1) if value < 100 else round(value))
-
-
-def _num(value: Value) -> str:
-    return fmt_count(value) if isinstance(value, int | float) else "-"
-
-
-def _ms(value: Value) -> str:
-    return fmt_ms(value) if isinstance(value, int | float) else "-"
-
-
-def _pct(value: Value) -> str:
-    return fmt_pct(value) if isinstance(value, int | float) else "-"
-
-
-def _text(value: Value) -> str:
-    return str(value) if value is not None else ""
-
-
-def _usd(value: Value) -> str:
-    return fmt_usd(value) if isinstance(value, int | float) else "-"
-
-
-def _cost(get: Callable[[RowCost], float | None]) -> Callable[[ModelRow], Value]:
-    return lambda row: get(row.cost) if row.cost is not None else None
-
-
-COST_COLUMNS: Final = frozenset({"usd_per_hour", "cost"})
-
-
-TABLE_COLUMNS: Final[tuple[TableColumn, ...]] = (
-    TableColumn("model", "Model", 40, 0, lambda r: r.model_id, _text, numeric=False),
-    TableColumn("region", "Region", 14, 3, lambda r: r.region, _text, numeric=False),
-    TableColumn("account", "Account", 12, 3, lambda r: r.account or "", _text, numeric=False),
-    TableColumn("provider", "Provider", 9, 9, lambda r: r.info.provider or "?", _text, False),
-    TableColumn("inv_rate", "Inv/min", 8, 1, _latest("invocations"), _rate),
-    TableColumn("in_rate", "In tok/m", 9, 4, _latest("input_tokens"), _rate),
-    TableColumn("out_rate", "Out tok/m", 9, 4, _latest("output_tokens"), _rate),
-    TableColumn("lat_avg", "Lat avg", 7, 5, _latest("latency_avg"), _ms),
-    TableColumn("lat_p90", "Lat p90", 7, 3, _latest("latency_p90"), _ms),
-    TableColumn("ttft_p90", "TTFT p90", 8, 7, _latest("ttft_p90"), _ms),
-    TableColumn("client_errors", "Cli err", 7, 6, lambda r: r.window.client_errors, _num),
-    TableColumn("server_errors", "Srv err", 7, 6, lambda r: r.window.server_errors, _num),
-    TableColumn("throttles", "Throttles", 9, 2, lambda r: r.window.throttles, _num),
-    TableColumn("error_rate", "Err %", 6, 2, lambda r: r.window.error_rate, _pct),
-    TableColumn("cache_hit", "Cache %", 7, 8, lambda r: r.window.cache_hit_ratio, _pct),
-    TableColumn("usd_per_hour", "$/hour", 8, 3, _cost(lambda c: c.usd_per_hour), _usd),
-    TableColumn("cost", "$ (win)", 8, 6, _cost(lambda c: c.window_usd), _usd),
-    TableColumn("invocations", "Inv (win)", 9, 5, lambda r: r.window.invocations, _num),
-    TableColumn(
-        "tokens",
-        "Tok (win)",
-        9,
-        8,
-        lambda r: r.window.input_tokens + r.window.output_tokens,
-        _num,
-    ),
-    TableColumn("spark", "Trend", SPARK_WIDTH, 1, lambda r: r.window.invocations, _num),
-)
-COLUMNS_BY_KEY: Final = {c.key: c for c in TABLE_COLUMNS}
-SORTABLE: Final = tuple(c.key for c in TABLE_COLUMNS if c.key != "spark")
-# --sort names (columns.py, window figures) that mean something else in the live table.
-SORT_ALIASES: Final = {"latency_p90": "lat_p90", "latency_avg": "lat_avg", "errors": "error_rate"}
-
-
-MODEL_MIN_WIDTH: Final = 16
-MODEL_COMFORT_WIDTH: Final = 30
-
-
-def fit_columns(
-    width: int,
-    multi_region: bool,
-    model_width: int = 40,
-    allowed: Sequence[str] | None = None,
-    multi_account: bool = False,
-) -> list[TableColumn]:
-    """The columns that fit ``width`` cells, dropping the least important first.
-
-    ``allowed`` (column keys, "model" first) picks the columns and their order, as configured.
-
-    Model ids are what people scan, so the model column keeps a comfortable width while
-    low-priority columns go; only on very narrow terminals is it cut further. It then takes
-    the room left over, up to ``model_width`` (the longest id).
-    """
-    pool = TABLE_COLUMNS if allowed is None else [COLUMNS_BY_KEY[key] for key in allowed]
-    hidden = {"region"} if not multi_region else set()
-    if not multi_account:
-        hidden.add("account")
-    candidates = [c for c in pool if c.key not in hidden]
-    # DataTable pads each cell by one on both sides; keep one cell for the scrollbar.
-    budget = width - 1
-    chosen: list[TableColumn] = []
-    for floor in (min(model_width, MODEL_COMFORT_WIDTH), MODEL_MIN_WIDTH):
-        chosen = [replace(c, width=floor) if c.key == "model" else c for c in candidates]
-        while len(chosen) > 1 and sum(c.width + 2 for c in chosen) > budget:
-            worst = max(chosen[1:], key=lambda c: (c.priority, TABLE_COLUMNS.index(c)))
-            chosen.remove(worst)
-        if len(chosen) >= 3:
-            break
-    spare = budget - sum(c.width + 2 for c in chosen)
-    floor = chosen[0].width
-    chosen[0] = replace(chosen[0], width=max(floor, min(model_width, floor + spare)))
-    return chosen
+SPARK_KEY: Final = "spark"
+SPARK_MIN: Final = 14  # narrowest useful sparkline (and room for its header)
+MODEL_MIN: Final = 16
+MODEL_COMFORT: Final = 30
+GAP: Final = 1  # blank cells on each side of a column
+ESSENTIAL: Final = 2  # columns of this priority or less are kept before a long model name
+THROTTLE_PROBLEM_RATE: Final = 0.01  # a problem row: >= 1 % of requests throttled
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +53,7 @@ class ViewState:
     """What the user chose to see; the UI swaps it for a new one on each key press."""
 
     filter: str | None = None
-    sort: str = "inv_rate"
+    sort: str = DEFAULT_SORT_LIVE
     reverse: bool = False
     problems_only: bool = False
     spark_metric: str = "invocations"
@@ -213,49 +62,278 @@ class ViewState:
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
-def compile_view_filter(pattern: str | None) -> tuple[re.Pattern[str] | None, bool]:
-    """(regex, negate) for a filter string; raises re.error on a bad pattern."""
+# --- rows ------------------------------------------------------------------------------------
+
+
+def row_filter(pattern: str | None) -> Callable[[ModelRow], bool] | None:
+    """The filter every output uses: a case-insensitive regex over model id and provider; a
+    leading '!' keeps the rows that do not match. None (keep all) for no pattern or a lone
+    '!' (a negation still being typed). Raises re.error on a bad pattern."""
     if not pattern or pattern == "!":
-        return None, False
+        return None
     negate = pattern.startswith("!")
-    return re.compile(pattern.removeprefix("!"), re.IGNORECASE), negate
+    regex = re.compile(pattern.removeprefix("!"), re.IGNORECASE)
+
+    def keep(row: ModelRow) -> bool:
+        hit = regex.search(row.model_id) or regex.search(row.info.provider or "")
+        return bool(hit) != negate
+
+    return keep
 
 
-def visible_rows(snapshot: Snapshot, state: ViewState) -> list[ModelRow]:
+def filter_rows(rows: Sequence[ModelRow], pattern: str | None) -> list[ModelRow]:
+    keep = row_filter(pattern)
+    return list(rows) if keep is None else [r for r in rows if keep(r)]
+
+
+def is_problem(row: ModelRow, error_rate: float, alerting: Collection[str] = ()) -> bool:
+    """A row worth a look: an alert firing now, an error rate over the alert threshold, or at
+    least 1 % of its requests throttled over the window (a stray error is not a problem)."""
+    w = row.window
+    if row.key in alerting:
+        return True
+    if w.error_rate is not None and w.error_rate >= error_rate:
+        return True
+    return w.throttle_rate is not None and w.throttle_rate >= THROTTLE_PROBLEM_RATE
+
+
+def visible_rows(
+    snapshot: Snapshot,
+    state: ViewState,
+    *,
+    error_rate: float = 0.05,
+    alerting: Collection[str] = (),
+) -> list[ModelRow]:
     """Filter (model id and provider), problems-only, then sort; empty values sort last."""
-    regex, negate = compile_view_filter(state.filter)
-    rows: Sequence[ModelRow] = snapshot.rows
-    if regex is not None:
-        rows = match_rows(rows, regex, negate)
+    rows = filter_rows(snapshot.rows, state.filter)
     if state.problems_only:
-        rows = [r for r in rows if r.window.errors or r.window.throttles]
-    column = COLUMNS_BY_KEY.get(state.sort, COLUMNS_BY_KEY["inv_rate"])
+        rows = [r for r in rows if is_problem(r, error_rate, alerting)]
+    column = COLUMNS_BY_KEY.get(state.sort, COLUMNS_BY_KEY[DEFAULT_SORT_LIVE])
     return order_rows(rows, column.value, column.numeric, state.reverse)
+
+
+# --- columns ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """A registry column placed in the table: its width in cells (the sparkline is not in the
+    registry: it draws a series, not a figure)."""
+
+    key: str
+    width: int
+    column: Column | None  # None: the sparkline
+    # Model column only: too narrow for the longest name, so every name drops its provider
+    # prefix (one style for the column; the provider is in the detail and the filter).
+    drop_provider: bool = False
+
+    @property
+    def numeric(self) -> bool:
+        return self.column is None or self.column.numeric
+
+    @property
+    def priority(self) -> int:
+        return 1 if self.column is None else self.column.priority
+
+
+# Widest cell each numeric kind needs (headers may need more: see slot_width).
+KIND_WIDTH: Final = {"rate": 7, "count": 9, "latency": 6, "pct": 5, "usd": 7, "text": 6}
+
+
+# Text columns hold names of a known length.
+TEXT_WIDTH: Final = {"region": 14, "account": 12, "provider": 9, "profile": 6}
+
+
+def slot_width(column: Column, window_s: int) -> int:
+    """Room for the widest usual cell and for the header with its sort arrow."""
+    head = len(header(column, header_unit(column, "ms"), window_s)) + 1
+    return max(TEXT_WIDTH.get(column.key, KIND_WIDTH[column.kind]), head)
+
+
+def fit_columns(
+    width: int,
+    keys: Sequence[str],
+    window_s: int,
+    *,
+    model_width: int = 40,
+    spark_width: int = 61,
+    hidden: Collection[str] = (),
+    keep: str | None = None,
+) -> list[Slot]:
+    """The columns of ``keys`` that fit ``width`` cells, dropping the least important first.
+
+    Model ids are what people scan, so the model column keeps its whole width while only
+    low-priority columns go, then a comfortable width while essential ones would go; only on
+    very narrow terminals is it cut further. Spare room goes
+    to the model column (up to the longest id), then to the sparkline (up to one cell per
+    period of the window, plus one for the minute still arriving). The ``keep`` column (the
+    sort column) goes last, so what the rows are sorted by is always on screen.
+    """
+    candidates: list[Slot] = []
+    if keep is not None and keep not in keys and keep in COLUMNS_BY_KEY:
+        keys = [*keys, keep]  # sorted by a column not configured: shown at the end
+    for key in keys:
+        if key in hidden:
+            continue
+        if key == SPARK_KEY:
+            candidates.append(Slot(SPARK_KEY, SPARK_MIN, None))
+            continue
+        column = COLUMNS_BY_KEY[key]
+        slot_w = MODEL_COMFORT if key == "model" else slot_width(column, window_s)
+        candidates.append(Slot(key, slot_w, column))
+    budget = width - 1  # one cell for the scrollbar
+    chosen: list[Slot] = []
+    essential = {s.key for s in candidates if s.priority <= ESSENTIAL or s.key == keep}
+    for floor in (model_width, min(model_width, MODEL_COMFORT), MODEL_MIN):
+        chosen = [replace(s, width=floor) if s.key == "model" else s for s in candidates]
+        while len(chosen) > 1 and sum(s.width + 2 * GAP for s in chosen) > budget:
+            worst = max(chosen[1:], key=lambda s: (s.key != keep, s.priority, keys.index(s.key)))
+            chosen.remove(worst)
+        if essential <= {s.key for s in chosen}:
+            break  # whole names while the essential columns still fit
+        if floor == MODEL_COMFORT and len(chosen) >= 3:
+            break
+    spare = budget - sum(s.width + 2 * GAP for s in chosen)
+    for i, slot in enumerate(chosen):
+        if slot.key == "model":
+            grow = max(0, min(model_width - slot.width, spare))
+            chosen[i] = replace(slot, width=slot.width + grow)
+            spare -= grow
+    for i, slot in enumerate(chosen):
+        if slot.key == SPARK_KEY:
+            grow = max(0, min(spark_width - slot.width, spare))
+            chosen[i] = replace(slot, width=slot.width + grow)
+            spare -= grow
+    return chosen
+
+
+def live_keys(configured: Sequence[str] | None) -> tuple[str, ...]:
+    """The live table's column keys, the sparkline last unless placed by the config."""
+    keys = tuple(configured) if configured else LIVE_DEFAULT
+    return keys if SPARK_KEY in keys else (*keys, SPARK_KEY)
+
+
+# --- cells -----------------------------------------------------------------------------------
+
+
+def column_styles(
+    slots: Sequence[Slot], rows: Sequence[ModelRow], window_s: int
+) -> dict[str, CellStyle]:
+    """One cell style per shown column, from the values of the rows on screen."""
+    out: dict[str, CellStyle] = {}
+    for slot in slots:
+        if slot.column is not None:
+            values = [slot.column.value(r) for r in rows]
+            out[slot.key] = choose_style(slot.column, values, slot.width - 1)
+    return out
+
+
+def header_text(slot: Slot, style: CellStyle | None, state: ViewState, window_s: int) -> str:
+    """A header without the sort arrow (the table adds it in a cell kept free for it)."""
+    if slot.column is None:
+        return f"{SPARK_TITLES[state.spark_metric]} · {fmt_span(window_s)}"
+    return header(slot.column, header_unit(slot.column, style.unit if style else ""), window_s)
+
+
+def header_unit(column: Column, unit: str) -> str:
+    """The unit a header names: latency's ms or s (the labels of %, $ and counts say it)."""
+    return unit if column.kind == "latency" else ""
+
+
+def model_name(row: ModelRow, profile_shown: bool) -> str:
+    """The model's full name as the table shows it: without the profile prefix when a Prof
+    column shows that."""
+    info = row.info
+    if profile_shown and info.profile and info.profile != "application":
+        return info.base_id
+    return row.model_id
+
+
+def model_text(row: ModelRow, width: int, profile_shown: bool, drop_provider: bool) -> str:
+    """The model's name in ``width`` cells: without the provider prefix when the column is
+    too narrow for the longest name, and only then cut in the middle (never at the end,
+    where the date and version tell models apart)."""
+    name = model_name(row, profile_shown)
+    provider = row.info.provider
+    if drop_provider and provider and provider + "." in name:
+        head, _, tail = name.partition(provider + ".")
+        name = head + tail  # "us.anthropic.claude-…" -> "us.claude-…" without a Prof column
+    return shorten_middle(name, width)
+
+
+def shorten_middle(text: str, width: int) -> str:
+    """``text`` cut to ``width`` cells with '…' in the middle, keeping more of the end."""
+    if len(text) <= width:
+        return text
+    if width <= 1:
+        return text[:width]
+    tail = (width - 1) * 3 // 5
+    head = width - 1 - tail
+    return text[:head] + "…" + text[len(text) - tail :]
+
+
+def cell_value(slot: Slot, row: ModelRow, style: CellStyle | None) -> str:
+    """The text of a numeric or plain cell (model and sparkline cells are drawn elsewhere)."""
+    if slot.column is None:
+        return ""
+    return cell(slot.column, slot.column.value(row), style or CellStyle())
+
+
+def spark_values(row: ModelRow, metric: str) -> list[float | None]:
+    """The per-period values a sparkline draws: a sum of counters, or the latency level."""
+    keys = SPARK_INPUTS[metric]
+    if len(keys) == 1:
+        return list(row.series[keys[0]])
+    cols = [row.series[k] for k in keys]
+    out: list[float | None] = []
+    for values in zip(*cols, strict=True):
+        present = [v for v in values if v is not None]
+        out.append(sum(present) if present else None)
+    return out
+
+
+def draw_spark(row: ModelRow, snapshot: Snapshot, metric: str, width: int) -> Spark:
+    """A row's sparkline: a rate per cell (every cell the same number of periods, aligned to
+    the clock); the minute still arriving is one in-progress cell, never a drop."""
+    return sparkline(
+        spark_values(row, metric),
+        width,
+        partial=partial_periods(snapshot),
+        offset=snapshot.window_start // snapshot.period,
+        counter=metric != "latency",
+        how="max" if metric == "latency" else "mean",
+    )
+
+
+def row_cells(
+    row: ModelRow,
+    snapshot: Snapshot,
+    state: ViewState,
+    slots: Sequence[Slot],
+    styles: dict[str, CellStyle],
+) -> dict[str, str]:
+    """The plain text of every cell of a row, as the table writes it."""
+    profile_shown = any(s.key == "profile" for s in slots)
+    cells: dict[str, str] = {}
+    for slot in slots:
+        if slot.key == "model":
+            cells[slot.key] = model_text(row, slot.width, profile_shown, slot.drop_provider)
+        elif slot.column is None:
+            cells[slot.key] = draw_spark(row, snapshot, state.spark_metric, slot.width).text
+        else:
+            cells[slot.key] = cell_value(slot, row, styles.get(slot.key))
+    return cells
 
 
 def partial_periods(snapshot: Snapshot) -> int:
     """How many of the newest periods are still incomplete."""
-    n = len(snapshot.period_starts)
-    return n - 1 - snapshot.latest_complete_index
+    return len(snapshot.period_starts) - 1 - snapshot.latest_complete_index
 
 
-def spark_cell(row: ModelRow, snapshot: Snapshot, metric: str, width: int = SPARK_WIDTH) -> Text:
-    values, how = spark_series(row, metric)
-    n = max(1, len(values))
-    partial = partial_periods(snapshot)
-    tail = math.ceil(partial * min(width, n) / n) if partial else 0
-    return sparkline(values, width, how, partial_tail=tail)
-
-
-def cell_text(column: TableColumn, row: ModelRow, snapshot: Snapshot, state: ViewState) -> Text:
-    """The text of one cell (the sparkline column draws the chosen metric)."""
-    if column.key == "spark":
-        return spark_cell(row, snapshot, state.spark_metric, column.width)
-    if column.key in COST_COLUMNS and row.cost is None:
-        content = "?"  # no known price: never shown as 0
-    else:
-        content = column.text(column.value(row))
-    text = Text(content, no_wrap=True, overflow="ellipsis")
-    if column.numeric:
-        text.justify = "right"
-    return text
+def row_signature(row: ModelRow, slots: Sequence[Slot], state: ViewState) -> tuple[object, ...]:
+    """Everything a row's cells are drawn from: equal signatures draw equal cells, so the
+    table can skip rows that did not change (most rows, most polls)."""
+    values: list[object] = [s.column.value(row) for s in slots if s.column is not None]
+    if any(s.column is None for s in slots):
+        values.extend(row.series[k] for k in SPARK_INPUTS[state.spark_metric])
+    return tuple(values)

@@ -1,7 +1,9 @@
 """The live monitor: polls in a worker thread, draws snapshots, handles the keys people know.
 
 Polls are chained (the next is scheduled when the last one ends) so two never overlap;
-the worker hands the UI an immutable Snapshot by message, and the table is patched by key.
+the worker hands the UI an immutable Snapshot (and its account totals) by message, and the
+table is patched by key. Alerts never cover data: they go to one notice line and the events
+screen, not to toasts.
 """
 
 from __future__ import annotations
@@ -18,12 +20,15 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.color import Color
+from textual.containers import Horizontal, Vertical
 from textual.events import Resize
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
+from bedrock_top.catalog import parse_model_id
+from bedrock_top.columns import COLUMNS_BY_KEY, DEFAULT_SORT_LIVE, SORT_KEYS, fmt_span
 from bedrock_top.config import (
     MAX_INTERVAL_S,
     MIN_INTERVAL_S,
@@ -33,48 +38,65 @@ from bedrock_top.config import (
     parse_window,
 )
 from bedrock_top.errors import describe_error
+from bedrock_top.export import export_csv
 from bedrock_top.logs import setup_file_logging
-from bedrock_top.render import render_csv
-from bedrock_top.snapshot import Snapshot
+from bedrock_top.panels import model_charts, totals_charts
+from bedrock_top.snapshot import ModelRow, Snapshot
 from bedrock_top.source import Clock, Poller, PollSettings
-from bedrock_top.spikes import SpikeTracker
-from bedrock_top.tui.header import HeaderBar, HeaderState
+from bedrock_top.spikes import Alert, SpikeTracker
+from bedrock_top.totals import Totals, account_totals
+from bedrock_top.tui.charts import ChartBox, chart_row
+from bedrock_top.tui.header import HeaderBar, HeaderState, utc
 from bedrock_top.tui.screens import DetailScreen, EventsScreen, HelpScreen
 from bedrock_top.tui.table import ModelTable
 from bedrock_top.view import (
-    SORT_ALIASES,
-    SORTABLE,
+    SPARK_KEY,
     SPARK_METRICS,
+    Slot,
     ViewState,
-    compile_view_filter,
+    column_styles,
     fit_columns,
+    live_keys,
+    model_name,
+    model_text,
+    row_filter,
     visible_rows,
 )
 
 INTERVAL_STEPS = (5, 10, 15, 30, 60, 120, 300, 600)
+WINDOWS_HELP = "time window: " + " ".join(WINDOW_CHOICES)
 log = logging.getLogger("bedrock_top")
 # Which table cells a spike signal marks.
 SIGNAL_CELLS = {
-    "invocations": ("inv_rate", "spark"),
-    "tokens": ("in_rate", "out_rate"),
+    "invocations": ("inv_rate", "invocations", SPARK_KEY),
+    "tokens": ("in_rate", "out_rate", "tokens"),
     "errors": ("client_errors", "server_errors", "error_rate"),
     "error_rate": ("error_rate",),
     "throttles": ("throttles",),
     "latency_p90": ("lat_p90",),
-    "ttft_p90": ("ttft_p90",),
+    "ttft_p90": ("lat_ttft",),
 }
+COMPACT_WIDTH = 80  # below this (or COMPACT_HEIGHT) there are no panels, only the table
+COMPACT_HEIGHT = 20
+CHARTS_HEIGHT = 26  # the totals graphs need this many rows
+PANE_HEIGHT = 36  # the selected model's charts under the table need this many
 
 
 class PollDone(Message):
-    """A poll finished: a snapshot, or the error that stopped it."""
+    """A poll finished: a snapshot and its totals, or the error that stopped it."""
 
     def __init__(
-        self, generation: int, snapshot: Snapshot | None, error: BaseException | None
+        self,
+        generation: int,
+        snapshot: Snapshot | None,
+        error: BaseException | None,
+        totals: Totals | None = None,
     ) -> None:
         super().__init__()
         self.generation = generation
         self.snapshot = snapshot
         self.error = error
+        self.totals = totals
 
 
 class BedrockTopApp(App[int]):
@@ -90,15 +112,16 @@ class BedrockTopApp(App[int]):
         Binding("escape", "clear_filter", "Clear", show=False),
         Binding("enter", "detail", "Detail", show=False),
         Binding("less_than_sign", "sort_prev", "Sort ◀", show=False),
-        Binding("greater_than_sign", "sort_next", "Sort ▶"),
+        Binding("greater_than_sign", "sort_next", "Sort", key_display="< >"),
         Binding("r", "reverse", "Reverse", show=False),
         Binding("p,space", "pause", "Pause"),
         Binding("plus,equals_sign", "interval(1)", "Slower", show=False),
         Binding("minus", "interval(-1)", "Faster", show=False),
         Binding("left_square_bracket", "zoom(-1)", "Zoom in", show=False),
-        Binding("right_square_bracket", "zoom(1)", "Zoom out", show=False),
+        Binding("right_square_bracket", "zoom(1)", "Window", key_display="[ ]"),
         Binding("e", "problems", "Problems"),
         Binding("s", "spark", "Spark"),
+        Binding("v", "pane", "Charts"),
         Binding("a", "events", "Events"),
         Binding("ctrl+s", "export", "Export CSV"),
     ]
@@ -116,10 +139,10 @@ class BedrockTopApp(App[int]):
         self.poller = poller
         self.clock = clock
         self.export_dir = export_dir
-        sort = SORT_ALIASES.get(settings.sort or "inv_rate", settings.sort or "inv_rate")
+        sort = settings.sort or DEFAULT_SORT_LIVE
         self.view = ViewState(
             filter=settings.filter,
-            sort=sort if sort in SORTABLE else "inv_rate",
+            sort=sort if sort in SORT_KEYS else DEFAULT_SORT_LIVE,
             reverse=settings.reverse,
             spark_metric=settings.spark_metric,
         )
@@ -133,6 +156,8 @@ class BedrockTopApp(App[int]):
         )
         self.snapshot: Snapshot | None = None  # newest good data
         self.shown: Snapshot | None = None  # what is on screen (frozen while paused)
+        self.totals: Totals | None = None  # account totals of ``shown``
+        self._newest_totals: Totals | None = None
         self.spikes = SpikeTracker(settings.spike_rules)
         self.generation = 0
         self.in_flight = False
@@ -140,46 +165,102 @@ class BedrockTopApp(App[int]):
         self.failures = 0
         self.next_poll: Timer | None = None
         self.status_text = ""
+        self._status_from_poll = False
+        self.notice_text = ""
+        self.pane_choice: bool | None = None  # 'v' shows or hides the pane; None: by height
+        self.export_to: Path | None = None  # an export waiting for the next full poll
+        self._detail_key: str | None = None
 
     # --- layout ---------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield HeaderBar(id="header")
-        yield ModelTable(id="models")
+        with Vertical(id="top"):
+            yield HeaderBar(id="header")
+            with Horizontal(id="totals-charts"):
+                yield ChartBox(id="chart-tokens", classes="wide")
+                yield ChartBox(id="chart-spend")
+                yield ChartBox(id="chart-problems")
+        with Vertical(id="table-panel"):
+            yield ModelTable(id="models")
+        with Horizontal(id="pane"):
+            yield ChartBox(id="pane-0", classes="wide")
+            yield ChartBox(id="pane-1")
+            yield ChartBox(id="pane-2")
         yield Input(placeholder="filter: regex over model id / provider, !negates", id="filter")
+        yield Static(id="notice")
         yield Static(id="status")
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
+        self.query_one("#notice", Static).display = False
+        self.query_one("#status", Static).display = False
+        self.query_one("#top").border_title = "bedrock-top"
+        self._layout(self.size.width, self.size.height)
         self._rebuild_columns()
         self._draw_header()
+        self._set_cost_aware()
         self.start_poll()
         self.set_interval(1.0, self._draw_header)
+        self.table.focus()
 
     @property
     def table(self) -> ModelTable:
         return self.query_one("#models", ModelTable)
 
     def on_resize(self, event: Resize) -> None:
-        self.query_one(Footer).display = event.size.height > 12
+        self._layout(event.size.width, event.size.height)
         self._rebuild_columns(event.size.width)
 
-    def _rebuild_columns(self, width: int | None = None) -> None:
+    def _layout(self, width: int, height: int) -> None:
+        """Panels by the room there is: a compact table below 80x20, the totals graphs from
+        26 rows, the selected model's charts from 36 (or when asked for with 'v')."""
+        compact = width < COMPACT_WIDTH or height < COMPACT_HEIGHT
+        self.screen.set_class(compact, "-compact")
+        self.query_one("#totals-charts").display = not compact and height >= CHARTS_HEIGHT
+        wanted = self.pane_choice if self.pane_choice is not None else height >= PANE_HEIGHT
+        self.query_one("#pane").display = not compact and wanted
+        self.query_one(Footer).display = height > 12
+
+    def _rebuild_columns(self, width: int | None = None) -> bool:
+        """Fit the columns to the width; True when they changed (and the table was drawn)."""
         multi_region = len(self.poller.regions) > 1
         rows = self.shown.rows if self.shown is not None else ()
-        longest = max((len(r.model_id) for r in rows), default=40)
-        multi_account = any(r.account for r in rows)
-        columns = fit_columns(
-            width or self.size.width or 120,
-            multi_region,
-            longest,
-            self.settings.columns,
-            multi_account=multi_account,
-        )
-        if columns != self.table.shown_columns:
-            self.table.set_columns(columns, self.view)
-            self._draw_table()
+        keys = live_keys(self.settings.columns)
+        profile_shown = "profile" in keys
+        longest = max((len(model_name(r, profile_shown)) for r in rows), default=40)
+        hidden = set()
+        if not multi_region:
+            hidden.add("region")
+        if not any(r.account for r in rows):
+            hidden.add("account")
+        period = self.header_state.period_s
+        n = self.header_state.window_s // period
+        compact = self.screen.has_class("-compact")
+
+        def fit(model_width: int) -> list[Slot]:
+            return fit_columns(
+                (width or self.size.width or 120) - (0 if compact else 2),
+                keys,
+                self.header_state.window_s,
+                model_width=model_width,
+                spark_width=n + 1,
+                hidden=hidden,
+                keep=self.view.sort,
+            )
+
+        columns = fit(longest)
+        if columns[0].key == "model" and columns[0].width < longest:
+            # Too narrow for whole names: every name drops its provider prefix, and the
+            # room that frees goes to the other columns.
+            shorter = max((len(model_text(r, 999, profile_shown, True)) for r in rows), default=0)
+            columns = fit(shorter)
+            columns[0] = replace(columns[0], drop_provider=True)
+        if columns == self.table.shown_columns:
+            return False
+        self.table.set_columns(columns, self.header_state.window_s)
+        self._draw_table()
+        return True
 
     # --- polling -----------------------------------------------------------------------------
 
@@ -199,17 +280,18 @@ class BedrockTopApp(App[int]):
     def _poll_worker(self, generation: int, poller: Poller) -> None:
         try:
             snapshot = poller.poll()
+            totals = account_totals(snapshot)  # summing every row's series: off the UI thread
         except Exception as exc:  # shown as a status line; the next poll retries
             self.post_message(PollDone(generation, None, exc))
         else:
-            self.post_message(PollDone(generation, snapshot, None))
+            self.post_message(PollDone(generation, snapshot, None, totals))
 
     def on_poll_done(self, message: PollDone) -> None:
         self.in_flight = False
         self.header_state = replace(self.header_state, polling=False)
         if message.generation == self.generation:
             if message.snapshot is not None:
-                self._accept(message.snapshot)
+                self._accept(message.snapshot, message.totals)
             elif message.error is not None:
                 self._failed(message.error)
         self._draw_header()
@@ -226,32 +308,35 @@ class BedrockTopApp(App[int]):
             return interval
         return min(interval, 60.0, 2.0 ** (self.failures + 1))
 
-    def _accept(self, snapshot: Snapshot) -> None:
+    def _accept(self, snapshot: Snapshot, totals: Totals | None) -> None:
         self.failures = 0
         self.snapshot = snapshot
+        self._newest_totals = totals
         self.header_state = replace(self.header_state, error=None)
         onsets = self.spikes.update(snapshot)
         if snapshot.region_errors:  # some regions answered, others did not: name those
             failed = "; ".join(f"{r}: {why}" for r, why in snapshot.region_errors.items())
-            self._set_status(f"⚠ stale rows (last good data kept) — {failed}")
+            self._set_status(f"⚠ stale rows (last good data kept) — {failed}", from_poll=True)
             for region, why in snapshot.region_errors.items():
                 log.warning("region %s failed: %s", region, why)
-        else:
-            self._set_status(snapshot.warnings[0] if snapshot.warnings else "")
+        elif snapshot.warnings:
+            self._set_status(snapshot.warnings[0], from_poll=True)
+        elif self._status_from_poll:  # the poll's own trouble is over; user messages stay
+            self._set_status("")
+        if self.export_to is not None:
+            self._write_export(snapshot)
+        self._draw_notice(onsets)
         if self.header_state.paused:
             return
+        self._show(snapshot, totals)
+
+    def _show(self, snapshot: Snapshot, totals: Totals | None) -> None:
         self.shown = snapshot
-        self._rebuild_columns()
-        self._draw_table()
+        self.totals = totals
+        if not self._rebuild_columns():
+            self._draw_table()
+        self._draw_panels()
         self._refresh_detail()
-        # Toasts would cover a compact screen; there the marked cells and the log suffice.
-        for alert in onsets if self.size.width >= 80 else ():
-            self.notify(
-                f"{alert.model_id}: {alert.message}",
-                title=f"{alert.kind}: {alert.signal}",
-                severity="warning" if alert.kind == "spike" else "error",
-                timeout=8,
-            )
 
     def _failed(self, error: BaseException) -> None:
         self.failures += 1
@@ -260,36 +345,139 @@ class BedrockTopApp(App[int]):
         log.warning("poll failed: %s", text, exc_info=error)
         self.header_state = replace(self.header_state, error=text)
         retry = self._next_delay()
-        self._set_status(f"⚠ {text} — retrying in {retry:.0f}s; last good data kept")
+        self._set_status(f"⚠ {text} — retrying in {retry:.0f}s; last good data kept", True)
+        if self.export_to is not None:
+            self._export_failed(f"the poll for it failed ({text})")
 
     # --- drawing -----------------------------------------------------------------------------
 
-    def _draw_header(self) -> None:
-        self.query_one(HeaderBar).show(self.header_state, self.shown, self.clock())
+    def _view_words(self) -> str:
+        parts = []
+        if self.view.filter:
+            parts.append(f"filter /{self.view.filter}")
+        column = COLUMNS_BY_KEY.get(self.view.sort)
+        if column is not None:
+            arrow = "▲" if column.numeric == self.view.reverse else "▼"
+            parts.append(f"sort {column.label} {arrow}")
+        if self.view.problems_only:
+            parts.append("problems only")
+        return " · ".join(parts)
 
-    def _set_status(self, text: str) -> None:
+    def _draw_header(self) -> None:
+        words = self._view_words()
+        compact = self.screen.has_class("-compact")
+        self.header_state = replace(
+            self.header_state, view=words if compact else "", compact=compact
+        )
+        self.query_one(HeaderBar).show(self.header_state, self.shown, self.totals, self.clock())
+
+    def _set_status(self, text: str, from_poll: bool = False) -> None:
+        """One line under the table; what a poll reports there is cleared by the next good
+        poll, what the user asked for (an export, a key's effect) stays until replaced."""
+        self._status_from_poll = from_poll
         self.status_text = text
         status = self.query_one("#status", Static)
         status.update(text)
         status.display = bool(text)
+
+    def _draw_notice(self, onsets: list[Alert]) -> None:
+        """One line for what is firing now: the newest onsets first, the rest counted; the
+        events screen ('a') keeps every one."""
+        active = list(self.spikes.active.values())
+        notice = self.query_one("#notice", Static)
+        if not active:
+            self.notice_text = ""
+            notice.display = False
+            return
+        newest = onsets or sorted(active, key=lambda a: a.at)[-1:]
+        shown = [f"{_short(a.model_id)}: {a.message}" for a in newest[:2]]
+        more = len(active) - len(shown)
+        text = f"⚠ {len(active)} alert{'s' if len(active) != 1 else ''} active: " + " · ".join(
+            shown
+        )
+        if more > 0:
+            text += f" · +{more} more"
+        text += "  (a: events)"
+        self.notice_text = text
+        notice.update(text)
+        notice.display = True
 
     def _flag_style(self) -> Style:
         theme = self.current_theme
         color = Color.parse(theme.error or "red").rich_color
         return Style(color=color, bold=True)
 
+    def _rows(self) -> list[ModelRow]:
+        assert self.shown is not None
+        return visible_rows(
+            self.shown,
+            self.view,
+            error_rate=self.spikes.rules.error_rate,
+            alerting={key for key, _ in self.spikes.active},
+        )
+
     def _draw_table(self) -> None:
         if self.shown is None:
             return
-        rows = visible_rows(self.shown, self.view)
+        rows = self._rows()
         flagged: set[tuple[str, str]] = set()
         for row_key, signal in self.spikes.active:
             flagged.add((row_key, "model"))
             for cell in SIGNAL_CELLS.get(signal, ()):
                 flagged.add((row_key, cell))
+        columns = self.table.shown_columns
+        styles = column_styles(columns, rows, self.header_state.window_s)
         self.table.apply(
-            self.shown, rows, self.view, flagged, self._flag_style(), set(self.shown.region_errors)
+            self.shown,
+            rows,
+            self.view,
+            styles,
+            flagged,
+            self._flag_style(),
+            set(self.shown.region_errors),
         )
+        self.table.refresh_headers(self.view)
+        panel = self.query_one("#table-panel")
+        idle = sum(1 for r in rows if not r.window.invocations and not r.window.throttles)
+        title = f"models {len(rows)}"
+        if len(rows) != len(self.shown.rows):
+            title += f" of {len(self.shown.rows)}"
+        if idle:
+            title += f" · {idle} idle"
+        panel.border_title = title
+        panel.border_subtitle = self._view_words()
+        self._draw_pane()
+
+    def _draw_panels(self) -> None:
+        if self.shown is None or self.totals is None:
+            return
+        boxes = [self.query_one(f"#chart-{n}", ChartBox) for n in ("tokens", "spend", "problems")]
+        chart_row(boxes, totals_charts(self.shown, self.totals))
+        top = self.query_one("#top")
+        region = ",".join(self.shown.regions)
+        top.border_title = (
+            f"bedrock-top · {self.header_state.source} · {region} · "
+            f"window {fmt_span(self.header_state.window_s)} @{fmt_span(self.shown.period)}"
+        )
+
+    def _draw_pane(self) -> None:
+        pane = self.query_one("#pane")
+        if not pane.display or self.shown is None:
+            return
+        key = self.table.selected_row_key()
+        row = next((r for r in self.shown.rows if r.key == key), None)
+        boxes = [self.query_one(f"#pane-{i}", ChartBox) for i in range(3)]
+        if row is None:
+            chart_row(boxes, [])
+            pane.border_title = "no model selected"
+            return
+        chart_row(boxes, model_charts(row, self.shown))
+        info = row.info
+        pane.border_title = (
+            f"{row.model_id} · {info.provider or 'unknown provider'} · "
+            f"{info.profile or 'on-demand'} · {row.region}"
+        )
+        pane.border_subtitle = "Enter: every metric · v: hide"
 
     def _refresh_detail(self) -> None:
         if isinstance(self.screen, DetailScreen) and self.shown is not None:
@@ -298,8 +486,24 @@ class BedrockTopApp(App[int]):
 
     def _set_view(self, **changes: object) -> None:
         self.view = self.view.with_(**changes)
-        self.table.refresh_headers(self.view)
-        self._draw_table()
+        self._set_cost_aware()
+        if not self._rebuild_columns():
+            self._draw_table()
+        self._draw_header()
+
+    def _set_cost_aware(self) -> bool:
+        """Window percentiles cost a metric per model per poll: asked for only while shown
+        or sorted by (or for an export). True when this started a poll to fetch them."""
+        keys = [c.key for c in self.table.shown_columns] + [self.view.sort]
+        wants_all = self.export_to is not None or any(
+            COLUMNS_BY_KEY[k].window_stats for k in keys if k in COLUMNS_BY_KEY
+        )
+        if self.poller.settings.cost_aware == wants_all:
+            self.poller.set_cost_aware(not wants_all)
+            if wants_all:
+                self.start_poll()
+                return True
+        return False
 
     # --- actions -----------------------------------------------------------------------------
 
@@ -307,9 +511,11 @@ class BedrockTopApp(App[int]):
         self.push_screen(HelpScreen())
 
     def action_events(self) -> None:
-        self.push_screen(EventsScreen(list(self.spikes.events)))
+        self.push_screen(EventsScreen(list(self.spikes.events), list(self.spikes.active.values())))
 
     def action_filter(self) -> None:
+        if isinstance(self.screen, DetailScreen):
+            self.pop_screen()  # the filter acts on the table: show it
         box = self.query_one("#filter", Input)
         box.display = True
         box.value = self.view.filter or ""
@@ -318,7 +524,7 @@ class BedrockTopApp(App[int]):
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         try:
-            compile_view_filter(event.value)
+            row_filter(event.value)
         except Exception as exc:  # re.error: keep the last good filter
             self._set_status(f"bad filter regex: {exc} (keeping {self.view.filter or 'none'})")
             return
@@ -355,10 +561,14 @@ class BedrockTopApp(App[int]):
     def _row_selected(self) -> None:
         self.action_detail()
 
+    @on(ModelTable.CursorMoved)
+    def _cursor_moved(self) -> None:
+        self._draw_pane()
+
     @on(ModelTable.HeaderSelected)
     def _header_clicked(self, event: ModelTable.HeaderSelected) -> None:
         key = event.column_key
-        if key not in SORTABLE:
+        if key not in SORT_KEYS:
             return
         if key == self.view.sort:
             self._set_view(reverse=not self.view.reverse)
@@ -366,7 +576,8 @@ class BedrockTopApp(App[int]):
             self._set_view(sort=key, reverse=False)
 
     def _sort_step(self, step: int) -> None:
-        keys = [c.key for c in self.table.shown_columns if c.key in SORTABLE] or list(SORTABLE)
+        keys = [c.key for c in self.table.shown_columns if c.key in SORT_KEYS]
+        keys = keys or list(SORT_KEYS)
         index = keys.index(self.view.sort) if self.view.sort in keys else 0
         self._set_view(sort=keys[(index + step) % len(keys)], reverse=False)
 
@@ -383,10 +594,13 @@ class BedrockTopApp(App[int]):
         paused = not self.header_state.paused
         self.header_state = replace(self.header_state, paused=paused)
         if not paused and self.snapshot is not None:
-            self.shown = self.snapshot
-            self._draw_table()
-            self._refresh_detail()
+            self._show(self.snapshot, self._newest_totals)
         self._draw_header()
+
+    def action_pane(self) -> None:
+        self.pane_choice = not self.query_one("#pane").display
+        self._layout(self.size.width, self.size.height)
+        self._draw_pane()
 
     def action_interval(self, step: int) -> None:
         current = self.header_state.interval_s
@@ -415,19 +629,24 @@ class BedrockTopApp(App[int]):
             period_s=period,
             all_models=self.poller.settings.all_models,
             include_linked_accounts=self.poller.settings.include_linked_accounts,
+            cost_aware=self.poller.settings.cost_aware,
         )
         self.poller = self.poller.with_settings(settings)
         self.generation += 1
         self.header_state = replace(self.header_state, window_s=window, period_s=period)
-        self.spikes = SpikeTracker(self.spikes.rules)
+        # The alert tracker stays: events survive a zoom, and an alert still firing at the
+        # new resolution is not announced again.
         self._set_status(f"window {WINDOW_CHOICES[windows.index(window)]}, period {period}s")
         self._draw_header()
         self.start_poll()
 
     def action_problems(self) -> None:
         self._set_view(problems_only=not self.view.problems_only)
+        rate = f"{self.spikes.rules.error_rate:.0%}"
         self._set_status(
-            "problems only: rows with errors or throttles" if self.view.problems_only else ""
+            f"problems only: alerts firing, error rate ≥ {rate} or ≥ 1% throttled"
+            if self.view.problems_only
+            else ""
         )
 
     def action_spark(self) -> None:
@@ -436,35 +655,71 @@ class BedrockTopApp(App[int]):
         self._set_view(spark_metric=metric)
 
     def action_export(self) -> None:
+        """Export on the next poll, which asks for every figure (window percentiles too), so
+        no field of the CSV is left empty for want of a metric the table did not need."""
         if self.shown is None:
             self._set_status("nothing to export yet")
             return
         directory = self.export_dir or _default_export_dir()
-        directory.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        path = directory / f"bedrock-top-{stamp}.csv"
-        path.write_text(render_csv(self.shown, visible_rows(self.shown, self.view)))
-        self._set_status(f"exported {path}")
-        self.notify(str(path), title="CSV exported")
+        self.export_to = directory / f"bedrock-top-{stamp}.csv"
+        self._set_status("exporting: fetching every figure for the CSV…")
+        if not self._set_cost_aware():
+            self.start_poll()
+
+    def _write_export(self, snapshot: Snapshot) -> None:
+        path = self.export_to
+        assert path is not None
+        self.export_to = None
+        self._set_cost_aware()
+        rows = visible_rows(
+            snapshot,
+            self.view,
+            error_rate=self.spikes.rules.error_rate,
+            alerting={key for key, _ in self.spikes.active},
+        )
+        shown = [c.key for c in self.table.shown_columns if c.key != SPARK_KEY]
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(export_csv(rows, shown))
+        except OSError as exc:
+            log.warning("export failed: %s", exc, exc_info=exc)
+            self._export_failed(f"cannot write {path}: {exc.strerror or exc}")
+            return
+        self._set_status(f"exported {len(rows)} rows as of {utc(snapshot.taken_at)} to {path}")
+
+    def _export_failed(self, why: str) -> None:
+        self.export_to = None
+        self._set_cost_aware()
+        self._set_status(f"⚠ export failed: {why}")
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        for command in super().get_system_commands(screen):
+            if command.title != "Keys":  # ours lists every key, with words
+                yield command
         for name, help_text, action in (
             ("Filter models", "regex over model id or provider", self.action_filter),
             ("Sort by next column", "cycle the sort column", self.action_sort_next),
             ("Reverse sort", "flip the sort order", self.action_reverse),
             ("Pause / resume", "freeze the display; polling continues", self.action_pause),
-            ("Problems only", "rows with errors or throttles", self.action_problems),
+            ("Problems only", "rows with alerts, errors or throttles", self.action_problems),
             ("Cycle sparkline", "invocations, tokens, latency, problems", self.action_spark),
-            ("Zoom out", "longer time window", lambda: self.action_zoom(1)),
-            ("Zoom in", "shorter time window", lambda: self.action_zoom(-1)),
-            ("Slower polling", "longer poll interval", lambda: self.action_interval(1)),
-            ("Faster polling", "shorter poll interval", lambda: self.action_interval(-1)),
-            ("Spike events", "the log of spike onsets", self.action_events),
+            ("Window: longer (zoom out)", WINDOWS_HELP, lambda: self.action_zoom(1)),
+            ("Window: shorter (zoom in)", WINDOWS_HELP, lambda: self.action_zoom(-1)),
+            ("Poll interval: slower", "longer poll interval", lambda: self.action_interval(1)),
+            ("Poll interval: faster", "shorter poll interval", lambda: self.action_interval(-1)),
+            ("Charts pane", "show or hide the selected model's charts", self.action_pane),
+            ("Events", "every alert since start", self.action_events),
             ("Export CSV", "write the table to a CSV file", self.action_export),
-            ("Keys", "every key binding", self.action_help),
+            ("Help: keys", "every key binding", self.action_help),
         ):
             yield SystemCommand(name, help_text, action)
+
+
+def _short(model_id: str) -> str:
+    """A model id without its provider and profile prefixes, for one-line notices."""
+    info = parse_model_id(model_id)
+    return info.base_id.split(".", 1)[-1] if info.provider else info.base_id
 
 
 def _default_export_dir() -> Path:

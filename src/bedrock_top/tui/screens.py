@@ -11,29 +11,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Label, Sparkline, Static
+from textual.widgets import Footer, Static
 
 from bedrock_top.format import fmt_count, fmt_ms, fmt_pct, fmt_usd
+from bedrock_top.panels import ChartSpec, model_charts
 from bedrock_top.snapshot import ModelRow, Snapshot
-from bedrock_top.spikes import Alert
+from bedrock_top.spikes import Alert, headline
+from bedrock_top.tui.charts import ChartBox, chart_row
 
-# (series key or derived name, title, formatter) for each chart on the detail screen.
-DETAIL_CHARTS: tuple[tuple[str, str, str], ...] = (
-    ("invocations", "Invocations", "count"),
-    ("input_tokens", "Input tokens", "count"),
-    ("output_tokens", "Output tokens", "count"),
-    ("cache_read_tokens", "Cache read tokens", "count"),
-    ("cache_write_tokens", "Cache write tokens", "count"),
-    ("latency_avg", "Latency avg", "ms"),
-    ("latency_p90", "Latency p90", "ms"),
-    ("ttft_avg", "TTFT avg", "ms"),
-    ("ttft_p90", "TTFT p90", "ms"),
-    ("client_errors", "Client errors", "count"),
-    ("server_errors", "Server errors", "count"),
-    ("throttles", "Throttles", "count"),
-    ("tpm_quota", "Est. TPM quota usage", "count"),
-    ("output_tps", "Output tokens/s", "rate"),
-)
+MAX_DETAIL_CHARTS = 13
 
 
 def output_tokens_per_second(row: ModelRow) -> list[float | None]:
@@ -52,16 +38,6 @@ def output_tokens_per_second(row: ModelRow) -> list[float | None]:
         gen_ms = lat - (ttft or 0.0)
         out.append(tokens / inv / gen_ms * 1000 if gen_ms > 0 else None)
     return out
-
-
-def _fmt(kind: str, value: float | None) -> str:
-    if value is None:
-        return "-"
-    if kind == "ms":
-        return fmt_ms(value)
-    if kind == "rate":
-        return f"{value:.1f}"
-    return fmt_count(value)
 
 
 def detail_summary(row: ModelRow) -> Table:
@@ -95,7 +71,7 @@ def detail_summary(row: ModelRow) -> Table:
     cost = row.cost
     pairs += [
         ("Cost (window)", fmt_usd(cost.window_usd) if cost else "? (no known price)"),
-        ("Cost now", f"{fmt_usd(cost.usd_per_hour)}/hour" if cost else "?"),
+        ("Cost now (15m rate)", f"{fmt_usd(cost.usd_per_hour)}/hour" if cost else "?"),
         ("Cache savings", fmt_usd(cost.cache_savings_usd) if cost else "?"),
     ]
     for i in range(0, len(pairs), 2):
@@ -107,20 +83,22 @@ def detail_summary(row: ModelRow) -> Table:
 
 
 class DetailScreen(Screen[None]):
-    """Every metric of one model over the window, as sparklines with latest/max figures."""
+    """Every metric of one model over the window: its figures, then a chart per metric."""
 
-    BINDINGS = [Binding("escape", "dismiss", "Back"), Binding("q", "app.quit", "Quit")]
+    BINDINGS = [
+        Binding("escape", "dismiss", "Back"),
+        Binding("q", "app.quit", "Quit"),
+        Binding("slash", "app.filter", "Filter"),
+    ]
     DEFAULT_CSS = """
     DetailScreen { layout: vertical; }
     DetailScreen #detail-title { height: 1; background: $panel; padding: 0 1; text-style: bold; }
-    DetailScreen #detail-summary { height: auto; padding: 0 1 1 1; }
-    DetailScreen Grid {
-        grid-size: 2; grid-columns: 50 1fr; grid-rows: 1; height: auto; padding: 0 1;
+    DetailScreen #detail-summary { height: auto; padding: 0 1; }
+    DetailScreen #detail-scroll { height: 1fr; }
+    DetailScreen #detail-charts {
+        grid-size: 2; grid-gutter: 0 1; grid-rows: 9; height: auto; padding: 0 1;
     }
-    DetailScreen .chart-label { height: 1; }
-    DetailScreen Sparkline { height: 1; }
-    DetailScreen Sparkline > .sparkline--max-color { color: $accent; }
-    DetailScreen Sparkline > .sparkline--min-color { color: $primary 50%; }
+    DetailScreen #detail-charts ChartBox { height: 9; }
     """
 
     def __init__(self, row_key: str, snapshot: Snapshot, *, waiting: bool = False) -> None:
@@ -131,19 +109,24 @@ class DetailScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(id="detail-title")
-        with VerticalScroll():
-            yield Static(id="detail-summary")
-            with Grid():
-                for key, title, _ in DETAIL_CHARTS:
-                    yield Label(title, id=f"label-{key}", classes="chart-label")
-                    yield Sparkline([], id=f"chart-{key}")
+        yield Static(id="detail-summary")
+        with VerticalScroll(id="detail-scroll"), Grid(id="detail-charts"):
+            for i in range(MAX_DETAIL_CHARTS):
+                yield ChartBox(id=f"detail-chart-{i}")
         yield Footer()
 
     def on_mount(self) -> None:
         self.show(self.snapshot)
 
+    def on_resize(self) -> None:
+        self._fit_grid()
+
     def row(self, snapshot: Snapshot) -> ModelRow | None:
         return next((r for r in snapshot.rows if r.key == self.row_key), None)
+
+    def charts(self) -> list[ChartSpec]:
+        row = self.row(self.snapshot)
+        return model_charts(row, self.snapshot, every=True) if row is not None else []
 
     def show(self, snapshot: Snapshot) -> None:
         """Redraw for a newer snapshot (the app calls this after each poll while open)."""
@@ -160,45 +143,39 @@ class DetailScreen(Screen[None]):
             + ("fetching window percentiles…" if self.waiting else "Esc back")
         )
         self.query_one("#detail-summary", Static).update(detail_summary(row))
-        for key, title_text, kind in DETAIL_CHARTS:
-            values = output_tokens_per_second(row) if key == "output_tps" else list(row.series[key])
-            # Charts and "now" stop at the newest complete period: a minute still arriving
-            # would read as a drop (the table marks it as in progress instead).
-            values = values[: snapshot.latest_complete_index + 1]
-            present = [v for v in values if v is not None]
-            # A metric this model does not publish gets no chart at all.
-            label = self.query_one(f"#label-{key}", Label)
-            chart = self.query_one(f"#chart-{key}", Sparkline)
-            label.display = chart.display = bool(present)
-            latest = values[-1] if values else None
-            if latest is None and kind == "count" and values:
-                latest = 0.0  # a complete minute without datapoints had none of these
-            peak = max(present) if present else None
-            label.update(
-                Text.assemble(
-                    (f"{title_text:<21}", "bold"),
-                    (f"now {_fmt(kind, latest):>8}  max {_fmt(kind, peak):>8}", "dim"),
-                )
-            )
-            chart.data = [v or 0.0 for v in values]
+        boxes = list(self.query(ChartBox))
+        chart_row(boxes, self.charts())
+        self._fit_grid()
+
+    def _fit_grid(self) -> None:
+        """As many columns as fit 70 cells each (wide enough for a dot per minute of an
+        hour); the screen scrolls when the charts need more rows than it has."""
+        grid = self.query_one("#detail-charts", Grid)
+        grid.styles.grid_size_columns = max(1, min(3, self.size.width // 70))
 
 
 HELP_KEYS: tuple[tuple[str, str], ...] = (
     ("/", "filter by model id or provider (regex, !negates)"),
     ("Esc", "clear the filter / go back"),
-    ("Enter", "details of the selected model"),
+    ("Enter", "every metric of the selected model, charted"),
+    ("v", "show or hide the selected model's charts under the table"),
     ("< >", "choose the sort column (or click a header)"),
     ("r", "reverse the sort"),
     ("s", "cycle the sparkline: invocations, tokens, latency, errors+throttles"),
     ("p / Space", "pause the display (polling continues)"),
     ("+ -", "poll interval (5 s to 10 min)"),
     ("[ ]", "time window: 15m 1h 3h 12h 1d 3d 7d"),
-    ("e", "problems only: rows with errors or throttles"),
-    ("a", "spike events log"),
-    ("Ctrl+S", "export the table as CSV"),
+    ("e", "problems only: alerts firing, error rate over the limit, or >= 1% throttled"),
+    ("a", "events: every alert since start"),
+    ("Ctrl+S", "export the table as CSV (every figure)"),
     ("Ctrl+P", "command palette"),
     ("?", "this help"),
     ("q", "quit"),
+)
+HELP_NOTES = (
+    "Per-minute columns (Inv/min, Lat p90, ...) read the newest complete minute (the "
+    "header's 'as of'); columns marked 1h, 3h, ... cover the window; $/h 15m is the "
+    "spend rate over the last 15 complete minutes. ░ is a minute still arriving."
 )
 
 
@@ -209,47 +186,62 @@ class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > Static { width: auto; max-width: 90%; height: auto; max-height: 90%;
-        border: round $accent; background: $surface; padding: 1 2; }
+        border: round $accent; background: $surface; padding: 1 2;
+        border-title-style: bold; border-subtitle-color: $foreground-muted; }
     """
 
     def compose(self) -> ComposeResult:
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold")
-        table.add_column()
+        table.add_column(max_width=70)
         for key, text in HELP_KEYS:
             table.add_row(key, text)
-        yield Static(table)
+        table.add_row("", "")
+        table.add_row("", Text(HELP_NOTES, style="dim"))
+        box = Static(table)
+        box.border_title = "bedrock-top · keys"
+        box.border_subtitle = "Esc or ? closes"
+        yield box
 
 
-def events_table(events: Iterable[Alert]) -> Table:
+def events_table(events: Iterable[Alert], active: Iterable[Alert] = ()) -> Table:
+    """Every alert onset, newest first; those still firing say so."""
+    firing = {(a.row_key, a.signal) for a in active}
     table = Table(box=None, expand=True, header_style="bold")
     table.add_column("Time", no_wrap=True)
     table.add_column("Model", overflow="ellipsis", no_wrap=True, ratio=2)
-    table.add_column("Signal", no_wrap=True)
-    table.add_column("What", ratio=3)
+    table.add_column("What", no_wrap=True)
+    table.add_column("Figure", ratio=3)
+    table.add_column("Now", no_wrap=True)
     rows = list(events)
     for alert in reversed(rows):
         stamp = time.strftime("%H:%M", time.gmtime(alert.at)) + "Z"
-        table.add_row(stamp, alert.model_id, f"{alert.kind}: {alert.signal}", alert.message)
+        state = "firing" if (alert.row_key, alert.signal) in firing else "ended"
+        table.add_row(stamp, alert.model_id, headline(alert), alert.message, state)
     if not rows:
-        table.add_row("", "no spikes yet", "", "")
+        table.add_row("", "no alerts yet", "", "", "")
     return table
 
 
 class EventsScreen(ModalScreen[None]):
-    """Spike onsets, newest first."""
+    """Alert onsets, newest first."""
 
     BINDINGS = [Binding("escape,a,q", "app.pop_screen", "Close")]
     DEFAULT_CSS = """
     EventsScreen { align: center middle; }
     EventsScreen > VerticalScroll { width: 90%; height: 80%; border: round $warning;
-        background: $surface; padding: 0 1; }
+        background: $surface; padding: 0 1;
+        border-title-style: bold; border-subtitle-color: $foreground-muted; }
     """
 
-    def __init__(self, events: list[Alert]) -> None:
+    def __init__(self, events: list[Alert], active: list[Alert] | None = None) -> None:
         super().__init__()
         self.events = events
+        self.active = active or []
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll():
-            yield Static(events_table(self.events))
+        scroll = VerticalScroll()
+        scroll.border_title = f"Events · {len(self.events)} alerts since start"
+        scroll.border_subtitle = "Esc or a closes"
+        with scroll:
+            yield Static(events_table(self.events, self.active))

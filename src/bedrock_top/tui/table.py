@@ -7,11 +7,15 @@ keyed by the row's signature (the values it is drawn from): an unchanged row cos
 a changed row costs one Text render, and re-sorting only re-orders cached strips. Cell
 text itself is built lazily, when a row is first drawn: rows scrolled out of view cost only
 their signature.
+
+Every numeric column keeps its last cell free for a marker (a spike's ▲, the header's sort
+arrow), so digits stay aligned whether a cell is flagged or not and the sort arrow never
+falls off a full header.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 from rich.segment import Segment
 from rich.style import Style
@@ -24,14 +28,25 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from bedrock_top.cells import CellStyle
 from bedrock_top.snapshot import ModelRow, Snapshot
-from bedrock_top.view import SPARK_TITLES, TableColumn, ViewState, cell_text, row_signature
+from bedrock_top.view import (
+    GAP,
+    Slot,
+    ViewState,
+    draw_spark,
+    header_text,
+    partial_periods,
+    row_cells,
+    row_signature,
+)
 
-GAP = 1  # blank cells on each side of a column
+FLAG = "▲"
 
 
 class ModelTable(ScrollView, can_focus=True):
-    """One row per (region, account, model) with a fixed header and a row cursor."""
+    """One row per (region, account, model) with a fixed header and a row cursor that stays
+    on its model."""
 
     BINDINGS = [
         Binding("up,k", "cursor(-1)", "Up", show=False),
@@ -44,12 +59,14 @@ class ModelTable(ScrollView, can_focus=True):
     ]
     COMPONENT_CLASSES = {
         "model-table--header",
+        "model-table--sorted",
         "model-table--cursor",
         "model-table--odd-row",
     }
     DEFAULT_CSS = """
     ModelTable { height: 1fr; background: $surface; }
     ModelTable > .model-table--header { background: $panel; color: $foreground; text-style: bold; }
+    ModelTable > .model-table--sorted { color: $accent; text-style: bold; }
     ModelTable > .model-table--cursor { background: $block-cursor-background;
         color: $block-cursor-foreground; text-style: bold; }
     ModelTable:blur > .model-table--cursor { background: $block-cursor-blurred-background; }
@@ -73,9 +90,18 @@ class ModelTable(ScrollView, can_focus=True):
             super().__init__()
             self.column_key = column_key
 
+    class CursorMoved(Message):
+        """The selected model changed (the detail pane follows it)."""
+
+        def __init__(self, row_key: str | None) -> None:
+            super().__init__()
+            self.row_key = row_key
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._columns: list[TableColumn] = []
+        self._columns: list[Slot] = []
+        self._styles: dict[str, CellStyle] = {}
+        self._window_s = 3600
         self._header: Text = Text()
         self._order: list[str] = []
         self._cells: dict[str, dict[str, Text]] = {}
@@ -83,13 +109,15 @@ class ModelTable(ScrollView, can_focus=True):
         self._signatures: dict[str, tuple[object, ...]] = {}
         self._strips: dict[str, Strip] = {}
         self._flag_style: Style | None = None
+        self._partial_style = Style(dim=True)
+        self._selected: str | None = None  # the model under the cursor, kept across polls
         self.rows_changed = 0  # for tests and benchmarks: rows whose signature changed last apply
         self.rows_rendered = 0  # for tests and benchmarks: row strips built since the last apply
 
     # --- data ------------------------------------------------------------------------------
 
     @property
-    def shown_columns(self) -> list[TableColumn]:
+    def shown_columns(self) -> list[Slot]:
         return self._columns
 
     @property
@@ -102,6 +130,10 @@ class ModelTable(ScrollView, can_focus=True):
 
     def get_cell(self, row_key: str, column_key: str) -> Text:
         return self._row_cells(row_key)[column_key]
+
+    def cell_text(self, row_key: str, column_key: str) -> str:
+        """A cell's figure as written (without its marker slot)."""
+        return self.get_cell(row_key, column_key).plain.rstrip(FLAG).strip()
 
     def header_label(self, column_key: str) -> str:
         for col, (start, end) in zip(self._columns, self._spans(), strict=True):
@@ -127,54 +159,75 @@ class ModelTable(ScrollView, can_focus=True):
     def _row_width(self) -> int:
         return sum(c.width + 2 * GAP for c in self._columns)
 
-    def set_columns(self, columns: list[TableColumn], state: ViewState) -> None:
-        """New columns (resize, first draw): every row is drawn again on the next apply."""
+    def set_columns(self, columns: list[Slot], window_s: int) -> None:
+        """New columns (resize, zoom, first draw): every row is drawn again on the next apply."""
         self._columns = columns
+        self._window_s = window_s
+        self._forget_all()
+
+    def _forget_all(self) -> None:
         self._cells.clear()
         self._pending.clear()
         self._signatures.clear()
         self._strips.clear()
-        self.refresh_headers(state)
 
     def refresh_headers(self, state: ViewState) -> None:
-        self._header = self._line({c.key: self._header_text(c, state) for c in self._columns})
+        cells: dict[str, Text] = {}
+        for col in self._columns:
+            label = header_text(col, self._styles.get(col.key), state, self._window_s)
+            arrow = ("▲" if col.numeric == state.reverse else "▼") if col.key == state.sort else ""
+            if col.numeric:
+                room = col.width - 1
+                label = label if len(label) <= room else label[: room - 1] + "…"
+                text = Text(label.rjust(room) + (arrow or " "), justify="right")
+            else:
+                room = col.width - len(arrow)
+                label = label if len(label) <= room else label[: room - 1] + "…"
+                text = Text(label + arrow)
+            if col.key == state.sort:
+                text.stylize(self.get_component_rich_style("model-table--sorted"))
+            cells[col.key] = text
+        self._header = self._line(cells)
         self.refresh()
-
-    def _header_text(self, col: TableColumn, state: ViewState) -> Text:
-        label = SPARK_TITLES[state.spark_metric] if col.key == "spark" else col.header
-        if col.key == state.sort:
-            label += "▲" if col.numeric == state.reverse else "▼"
-        return Text(label, justify="right" if col.numeric else "left")
 
     def apply(
         self,
         snapshot: Snapshot,
         rows: list[ModelRow],
         state: ViewState,
+        styles: Mapping[str, CellStyle],
         flagged: Collection[tuple[str, str]] = (),
         flag_style: Style | None = None,
         stale_regions: Collection[str] = (),
     ) -> None:
         """Show ``rows`` in this order; only rows whose signature changed are drawn again.
 
-        ``flagged`` (row key, column key) cells get ``flag_style`` and a marker (spikes);
-        rows of ``stale_regions`` (whose newest poll failed) are drawn dim.
+        ``styles`` writes each column in one unit; ``flagged`` (row key, column key) cells get
+        ``flag_style`` and a marker (spikes); rows of ``stale_regions`` (whose newest poll
+        failed) are drawn dim. The cursor stays on its model, or moves to the nearest row
+        still shown when that model is filtered out.
         """
-        selected = self.selected_row_key()
+        selected = self._selected
+        old_order = self._order
+        if styles != self._styles:
+            self._styles = dict(styles)
+            self._forget_all()
+            self.refresh_headers(state)
         changed = 0
         wanted = [r.key for r in rows]
         self._flag_style = flag_style
-        for key in set(self._signatures) - set(wanted):
+        wanted_set = set(wanted)
+        for key in set(self._signatures) - wanted_set:
             self._forget(key)
+        spark = (
+            state.spark_metric,
+            partial_periods(snapshot),
+            snapshot.window_start // snapshot.period,
+        )
         for row in rows:
             marks = frozenset(c.key for c in self._columns if (row.key, c.key) in flagged)
             stale = row.region in stale_regions
-            signature = (
-                *row_signature(row, self._columns, snapshot, state),
-                marks,
-                flag_style,
-                stale,
-            )
+            signature = (*row_signature(row, self._columns, state), spark, marks, stale)
             if self._signatures.get(row.key) == signature:
                 continue
             self._forget(row.key)
@@ -185,11 +238,25 @@ class ModelTable(ScrollView, can_focus=True):
         self.rows_rendered = 0
         self._order = wanted
         self.virtual_size = Size(self._row_width, len(wanted) + 1)
-        if selected in self._cells:
-            self.cursor_row = wanted.index(selected)  # the cursor follows its model
-        else:
-            self.cursor_row = min(self.cursor_row, max(0, len(wanted) - 1))
+        self.cursor_row = self._follow(selected, old_order, wanted, wanted_set)
         self.refresh()
+
+    def _follow(
+        self, selected: str | None, old: list[str], new: list[str], present: set[str]
+    ) -> int:
+        """Where the cursor goes after an update: its model's new place, else the nearest
+        row (in the old order) that is still shown."""
+        if not new:
+            return 0
+        if selected is None or selected in present:
+            return new.index(selected) if selected is not None else 0
+        if selected in old:
+            i = old.index(selected)
+            for distance in range(1, len(old)):
+                for j in (i + distance, i - distance):
+                    if 0 <= j < len(old) and old[j] in present:
+                        return new.index(old[j])
+        return min(self.cursor_row, len(new) - 1)
 
     def _forget(self, key: str) -> None:
         self._cells.pop(key, None)
@@ -204,32 +271,45 @@ class ModelTable(ScrollView, can_focus=True):
             return cells
         row, snapshot, state, marks, stale = self._pending.pop(key)
         cells = {}
+        plain = row_cells(row, snapshot, state, self._columns, self._styles)
         for col in self._columns:
-            text = cell_text(col, row, snapshot, state)
+            flagged = col.key in marks and self._flag_style is not None
+            if col.column is None:
+                text = self._spark(row, snapshot, state, col.width)
+            elif col.numeric:
+                text = Text(plain[col.key][-(col.width - 1) :].rjust(col.width - 1))
+                text.append(FLAG if flagged else " ")
+            else:
+                text = Text(plain[col.key][: col.width])
             if stale:
                 text.stylize("dim")
-            if col.key in marks and self._flag_style is not None:
-                if col.key not in ("model", "spark"):
-                    text = Text.assemble(text, "▲", justify=text.justify)
+            if flagged and self._flag_style is not None:
                 text.stylize(self._flag_style)
             cells[col.key] = text
         self._cells[key] = cells
         return cells
 
+    def _spark(self, row: ModelRow, snapshot: Snapshot, state: ViewState, width: int) -> Text:
+        drawn = draw_spark(row, snapshot, state.spark_metric, width)
+        text = Text(drawn.text)
+        if drawn.partial:
+            text.stylize(self._partial_style, width - drawn.partial, width)
+        return text
+
     # --- rendering -------------------------------------------------------------------------
 
     def _line(self, cells: dict[str, Text]) -> Text:
-        """One table line: each cell cut or padded to its column, with gaps between."""
+        """One table line: each cell padded to its column, with gaps between."""
         line = Text(no_wrap=True, end="")
         pad = " " * GAP
         for col in self._columns:
             text = cells.get(col.key) or Text()
             if text.cell_len > col.width:
                 text = text.copy()
-                text.truncate(col.width, overflow="ellipsis")
+                text.truncate(col.width)
             line.append(pad)
             fill = " " * (col.width - text.cell_len)
-            if text.justify == "right":
+            if col.numeric:
                 line.append(fill)
                 line.append_text(text)
             else:
@@ -280,6 +360,10 @@ class ModelTable(ScrollView, can_focus=True):
 
     def watch_cursor_row(self, old: int, new: int) -> None:
         self.refresh()
+        key = self.selected_row_key()
+        if key != self._selected:
+            self._selected = key
+            self.post_message(self.CursorMoved(key))
         rows_visible = max(1, self.size.height - 1)
         top = self.scroll_offset.y
         if new < top:

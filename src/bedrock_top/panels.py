@@ -1,0 +1,208 @@
+"""What the charts show: the account totals and one model's series, as pure chart specs.
+
+A chart of a count never starts anywhere but zero, and small counts (a throttle or two)
+get a floor on their scale (``PROBLEM_FLOOR``, stated on the axis) so one event does not
+read as a wall. The newest periods still arriving are passed on as ``partial`` and drawn
+as in progress, as the table's sparklines do, so the charts and the sparklines agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from bedrock_top.chart import fmt_value
+from bedrock_top.snapshot import ModelRow, Snapshot
+from bedrock_top.totals import Totals
+
+PROBLEM_FLOOR: Final = 10.0  # errors/throttles per minute at the top of an idle scale
+LATENCY_FLOOR_MS: Final = 100.0
+
+
+@dataclass(frozen=True, slots=True)
+class ChartSpec:
+    """One chart: a window's per-period values and how to read them."""
+
+    title: str
+    values: tuple[float | None, ...]
+    start: int
+    period: int
+    partial: int = 0
+    counter: bool = True
+    fmt: Callable[[float], str] = fmt_value
+    min_top: float = 0.0
+    threshold: float | None = None
+    threshold_label: str = ""
+    markers: tuple[int, ...] = ()
+    summary: str = ""  # "now 83 · max 120": the figures an eye would guess at
+
+
+def fmt_figure(value: float) -> str:
+    """A chart summary figure to three significant digits: 756,711 -> '757k', 62 -> '62'."""
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, "")):
+        if abs(value) >= scale or scale == 1.0:
+            scaled = value / scale
+            digits = 0 if abs(scaled) >= 100 else 1 if abs(scaled) >= 10 else 2
+            text = f"{scaled:.{digits}f}"
+            if "." in text:
+                text = text.rstrip("0").rstrip(".")
+            return text + suffix
+    return f"{value:g}"  # unreachable
+
+
+def fmt_latency_axis(ms: float) -> str:
+    """Axis labels for latency: '800ms', '2.5s'."""
+    return f"{ms / 1000:g}s" if ms >= 1000 else f"{ms:g}ms"
+
+
+def fmt_usd_axis(usd: float) -> str:
+    return "$" + fmt_value(usd)
+
+
+def fmt_usd_figure(usd: float) -> str:
+    return f"${usd:,.2f}"
+
+
+def fmt_latency_figure(ms: float) -> str:
+    return f"{ms / 1000:.2f}s" if ms >= 1000 else f"{ms:.0f}ms"
+
+
+def _complete(snapshot: Snapshot) -> int:
+    return snapshot.latest_complete_index + 1
+
+
+def _summary(values: Sequence[float | None], n: int, fmt: Callable[[float], str]) -> str:
+    """'now X · max Y' over the complete periods (now: the newest complete one)."""
+    done = [v for v in values[:n] if v is not None]
+    if not done:
+        return "no data"
+    now = values[n - 1] if n else None
+    now_text = fmt(now) if now is not None else "-"
+    return f"now {now_text} · max {fmt(max(done))}"
+
+
+def _spec(
+    title: str,
+    values: Sequence[float | None],
+    snapshot: Snapshot,
+    fmt: Callable[[float], str] = fmt_value,
+    **extra: object,
+) -> ChartSpec:
+    n = _complete(snapshot)
+    summary_fmt = {fmt_usd_axis: fmt_usd_figure, fmt_latency_axis: fmt_latency_figure}.get(
+        fmt, fmt_figure
+    )
+    return ChartSpec(
+        title=title,
+        values=tuple(values),
+        start=snapshot.window_start,
+        period=snapshot.period,
+        partial=len(values) - n,
+        fmt=fmt,
+        summary=_summary(values, n, summary_fmt),
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def per_minute(values: Sequence[float | None], period: int) -> list[float | None]:
+    """A counter's per-period values as a rate per minute (the unit every chart uses)."""
+    scale = 60 / period
+    return [v * scale if v is not None else None for v in values]
+
+
+def _sum(row: ModelRow, *keys: str) -> list[float | None]:
+    cols = [row.series[k] for k in keys]
+    out: list[float | None] = []
+    for values in zip(*cols, strict=True):
+        present = [v for v in values if v is not None]
+        out.append(sum(present) if present else None)
+    return out
+
+
+def totals_charts(snapshot: Snapshot, totals: Totals) -> list[ChartSpec]:
+    """The account panel: tokens/min, spend rate, and errors + throttles."""
+    return [
+        _spec("Tokens/min (in + out)", totals.tokens_per_min, snapshot),
+        _spec("Spend $/h", totals.usd_per_hour, snapshot, fmt_usd_axis),
+        _spec(
+            "Errors + throttles/min",
+            totals.problems_per_min,
+            snapshot,
+            min_top=PROBLEM_FLOOR,
+        ),
+    ]
+
+
+def throttled_periods(row: ModelRow, snapshot: Snapshot) -> tuple[int, ...]:
+    """Indices of the complete periods in which this model was throttled."""
+    n = _complete(snapshot)
+    return tuple(i for i, v in enumerate(row.series["throttles"][:n]) if v)
+
+
+def model_charts(row: ModelRow, snapshot: Snapshot, *, every: bool = False) -> list[ChartSpec]:
+    """One model's charts: the pane under the table shows the first three (traffic, latency,
+    requests with throttled minutes marked); the detail screen shows all of them."""
+    period = snapshot.period
+    marks = throttled_periods(row, snapshot)
+    charts = [
+        _spec(
+            "Tokens/min (in + out)",
+            per_minute(_sum(row, "input_tokens", "output_tokens"), period),
+            snapshot,
+        ),
+        _spec(
+            "Latency p90",
+            row.series["latency_p90"],
+            snapshot,
+            fmt_latency_axis,
+            counter=False,
+            min_top=LATENCY_FLOOR_MS,
+        ),
+        _spec(
+            "Invocations/min" + (" · ✕ throttled" if marks else ""),
+            per_minute(row.series["invocations"], period),
+            snapshot,
+            markers=marks,
+        ),
+    ]
+    if not every:
+        return charts
+    more: list[tuple[str, list[float | None], dict[str, object]]] = [
+        ("Input tokens/min", per_minute(row.series["input_tokens"], period), {}),
+        ("Output tokens/min", per_minute(row.series["output_tokens"], period), {}),
+        ("Cache read tokens/min", per_minute(row.series["cache_read_tokens"], period), {}),
+        ("Cache write tokens/min", per_minute(row.series["cache_write_tokens"], period), {}),
+        (
+            "Latency avg",
+            list(row.series["latency_avg"]),
+            {"counter": False, "min_top": LATENCY_FLOOR_MS},
+        ),
+        (
+            "TTFT p90",
+            list(row.series["ttft_p90"]),
+            {"counter": False, "min_top": LATENCY_FLOOR_MS},
+        ),
+        (
+            "Client errors/min",
+            per_minute(row.series["client_errors"], period),
+            {"min_top": PROBLEM_FLOOR},
+        ),
+        (
+            "Server errors/min",
+            per_minute(row.series["server_errors"], period),
+            {"min_top": PROBLEM_FLOOR},
+        ),
+        (
+            "Throttles/min",
+            per_minute(row.series["throttles"], period),
+            {"min_top": PROBLEM_FLOOR},
+        ),
+        ("Est. TPM quota usage/min", per_minute(row.series["tpm_quota"], period), {}),
+    ]
+    for title, values, extra in more:
+        if not any(v for v in values):
+            continue  # a metric this model does not publish (or never used) gets no chart
+        fmt = fmt_latency_axis if "Latency" in title or "TTFT" in title else fmt_value
+        charts.append(_spec(title, values, snapshot, fmt, **extra))
+    return charts
