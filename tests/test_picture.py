@@ -324,3 +324,18 @@ async def test_the_pane_follows_the_cursor_and_its_charts_agree_with_the_row() -
         complete = len(data.values) - data.partial
         throttled = [i for i, v in enumerate(row.series["throttles"][:complete]) if v]
         assert list(data.markers) == throttled
+
+
+async def test_per_minute_figures_read_the_newest_complete_minute() -> None:
+    """The minute still arriving is never read as a figure nor drawn as a drop."""
+    app = make_app()
+    async with app.run_test(size=(200, 45)) as pilot:
+        await settle(pilot)
+        snapshot = app.shown
+        assert snapshot is not None
+        newest = snapshot.latest_complete_index
+        assert len(snapshot.period_starts) - 1 - newest >= 1  # a partial minute exists
+        for row in snapshot.rows:
+            count = row.series["invocations"][newest] or 0
+            assert app.table.cell_text(row.key, "inv_rate") == f"{count:,.0f}"
+            assert app.table.get_cell(row.key, "spark").plain.endswith("░")

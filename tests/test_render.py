@@ -142,15 +142,20 @@ def test_fit_text_table_edges() -> None:
 # --- the --once table on the demo ---------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def demo() -> tuple[Snapshot, list[ModelRow]]:
-    settings = parse_settings(["--demo", "--once"])
+def poll_demo(*args: str) -> tuple[Snapshot, list[ModelRow]]:
+    """One demo snapshot and the rows --once prints for these flags."""
+    settings = parse_settings(["--demo", "--once", *args])
     poller = make_poller(settings)
     try:
         snapshot = poller.poll()
     finally:
         poller.close()
     return snapshot, visible_rows(snapshot, settings)
+
+
+@pytest.fixture(scope="module")
+def demo() -> tuple[Snapshot, list[ModelRow]]:
+    return poll_demo()
 
 
 BY_HEADER = {header(c, "", 3600): c for c in ONCE_COLUMNS}
@@ -273,13 +278,7 @@ def test_more_room_shows_more_columns_by_priority(demo: tuple[Snapshot, list[Mod
 
 
 def test_several_regions_add_a_region_column_that_stays(capsys: pytest.CaptureFixture[str]) -> None:
-    settings = parse_settings(["--demo", "--once", "--region", "us-east-1,eu-west-1"])
-    poller = make_poller(settings)
-    try:
-        snapshot = poller.poll()
-    finally:
-        poller.close()
-    rows = visible_rows(snapshot, settings)
+    snapshot, rows = poll_demo("--region", "us-east-1,eu-west-1")
     lines = render_table(snapshot, rows, 80).splitlines()
     header = next(line for line in lines if line.startswith("Region "))
     assert re.split(r" {2,}", header)[:2] == ["Region", "Model"]

@@ -282,7 +282,7 @@ def columns_help(window_s: int = 3600) -> str:
     for c in COLUMNS:
         covers = _COVERS_WORDS[c.covers]
         what = f"{c.description}, {covers}" if covers else c.description
-        extra = " (fetched only while shown or sorted by)" if c.window_stats else ""
+        extra = " (on demand)" if c.window_stats else ""
         lines.append(f"  {c.key:<19}{header(c, '', window_s):<13}{what}{extra}")
     return "\n".join(lines)
 

@@ -111,15 +111,6 @@ def per_minute(values: Sequence[float | None], period: int) -> list[float | None
     return [v * scale if v is not None else None for v in values]
 
 
-def _sum(row: ModelRow, *keys: str) -> list[float | None]:
-    cols = [row.series[k] for k in keys]
-    out: list[float | None] = []
-    for values in zip(*cols, strict=True):
-        present = [v for v in values if v is not None]
-        out.append(sum(present) if present else None)
-    return out
-
-
 def totals_charts(snapshot: Snapshot, totals: Totals) -> list[ChartSpec]:
     """The account panel: tokens/min, spend rate, and errors + throttles."""
     return [
@@ -148,7 +139,7 @@ def model_charts(row: ModelRow, snapshot: Snapshot, *, every: bool = False) -> l
     charts = [
         _spec(
             "Tokens/min (in + out)",
-            per_minute(_sum(row, "input_tokens", "output_tokens"), period),
+            per_minute(row.summed("input_tokens", "output_tokens"), period),
             snapshot,
         ),
         _spec(

@@ -110,6 +110,15 @@ class ModelRow:
     def model_id(self) -> str:
         return self.info.model_id
 
+    def summed(self, *keys: str) -> list[float | None]:
+        """The per-period sum of several series (None where none of them has a value)."""
+        cols = [self.series[k] for k in keys]
+        out: list[float | None] = []
+        for values in zip(*cols, strict=True):
+            present = [v for v in values if v is not None]
+            out.append(sum(present) if present else None)
+        return out
+
     @property
     def key(self) -> str:
         """Stable row key across polls (for patching table rows)."""

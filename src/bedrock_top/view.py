@@ -207,6 +207,45 @@ def fit_columns(
     return chosen
 
 
+def table_columns(
+    width: int,
+    keys: Sequence[str],
+    rows: Sequence[ModelRow],
+    window_s: int,
+    period_s: int,
+    *,
+    multi_region: bool,
+    sort: str,
+) -> list[Slot]:
+    """The live table's columns for ``rows`` in ``width`` cells (see ``fit_columns``): Region
+    only with several regions, Account only with linked accounts; when even that leaves the
+    model column too narrow for whole names, every name drops its provider prefix and the
+    room that frees goes to the other columns."""
+    hidden = set() if multi_region else {"region"}
+    if not any(r.account for r in rows):
+        hidden.add("account")
+    profile_shown = "profile" in keys
+
+    def fit(model_width: int) -> list[Slot]:
+        return fit_columns(
+            width,
+            keys,
+            window_s,
+            model_width=model_width,
+            spark_width=window_s // period_s + 1,
+            hidden=hidden,
+            keep=sort,
+        )
+
+    longest = max((len(model_name(r, profile_shown)) for r in rows), default=40)
+    columns = fit(longest)
+    if rows and columns[0].key == "model" and columns[0].width < longest:
+        shorter = max(len(model_text(r, 999, profile_shown, True)) for r in rows)
+        columns = fit(shorter)
+        columns[0] = replace(columns[0], drop_provider=True)
+    return columns
+
+
 def live_keys(configured: Sequence[str] | None) -> tuple[str, ...]:
     """The live table's column keys, the sparkline last unless placed by the config."""
     keys = tuple(configured) if configured else LIVE_DEFAULT
@@ -267,8 +306,8 @@ def shorten_middle(text: str, width: int) -> str:
         return text
     if width <= 1:
         return text[:width]
-    tail = (width - 1) * 3 // 5
-    head = width - 1 - tail
+    head = (width - 1) * 2 // 5
+    tail = width - 1 - head
     return text[:head] + "…" + text[len(text) - tail :]
 
 
@@ -282,14 +321,7 @@ def cell_value(slot: Slot, row: ModelRow, style: CellStyle | None) -> str:
 def spark_values(row: ModelRow, metric: str) -> list[float | None]:
     """The per-period values a sparkline draws: a sum of counters, or the latency level."""
     keys = SPARK_INPUTS[metric]
-    if len(keys) == 1:
-        return list(row.series[keys[0]])
-    cols = [row.series[k] for k in keys]
-    out: list[float | None] = []
-    for values in zip(*cols, strict=True):
-        present = [v for v in values if v is not None]
-        out.append(sum(present) if present else None)
-    return out
+    return list(row.series[keys[0]]) if len(keys) == 1 else row.summed(*keys)
 
 
 def draw_spark(row: ModelRow, snapshot: Snapshot, metric: str, width: int) -> Spark:

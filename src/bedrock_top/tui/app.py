@@ -52,14 +52,11 @@ from bedrock_top.tui.table import ModelTable
 from bedrock_top.view import (
     SPARK_KEY,
     SPARK_METRICS,
-    Slot,
     ViewState,
     column_styles,
-    fit_columns,
     live_keys,
-    model_name,
-    model_text,
     row_filter,
+    table_columns,
     visible_rows,
 )
 
@@ -169,13 +166,17 @@ class BedrockTopApp(App[int]):
         self.notice_text = ""
         self.pane_choice: bool | None = None  # 'v' shows or hides the pane; None: by height
         self.export_to: Path | None = None  # an export waiting for the next full poll
-        self._detail_key: str | None = None
+        self._header = HeaderBar(id="header")  # redrawn every second, whatever the screen
+        self._header_key: tuple[object, ...] | None = None  # what the header was drawn from
+        # Ticks only while the data is stale (its age counts up): an idle monitor that is
+        # live wakes for nothing but the next poll.
+        self._stale_ticker: Timer | None = None
 
     # --- layout ---------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         with Vertical(id="top"):
-            yield HeaderBar(id="header")
+            yield self._header
             with Horizontal(id="totals-charts"):
                 yield ChartBox(id="chart-tokens", classes="wide")
                 yield ChartBox(id="chart-spend")
@@ -201,7 +202,6 @@ class BedrockTopApp(App[int]):
         self._draw_header()
         self._set_cost_aware()
         self.start_poll()
-        self.set_interval(1.0, self._draw_header)
         self.table.focus()
 
     @property
@@ -211,6 +211,7 @@ class BedrockTopApp(App[int]):
     def on_resize(self, event: Resize) -> None:
         self._layout(event.size.width, event.size.height)
         self._rebuild_columns(event.size.width)
+        self._draw_header()
 
     def _layout(self, width: int, height: int) -> None:
         """Panels by the room there is: a compact table below 80x20, the totals graphs from
@@ -224,38 +225,16 @@ class BedrockTopApp(App[int]):
 
     def _rebuild_columns(self, width: int | None = None) -> bool:
         """Fit the columns to the width; True when they changed (and the table was drawn)."""
-        multi_region = len(self.poller.regions) > 1
-        rows = self.shown.rows if self.shown is not None else ()
-        keys = live_keys(self.settings.columns)
-        profile_shown = "profile" in keys
-        longest = max((len(model_name(r, profile_shown)) for r in rows), default=40)
-        hidden = set()
-        if not multi_region:
-            hidden.add("region")
-        if not any(r.account for r in rows):
-            hidden.add("account")
-        period = self.header_state.period_s
-        n = self.header_state.window_s // period
         compact = self.screen.has_class("-compact")
-
-        def fit(model_width: int) -> list[Slot]:
-            return fit_columns(
-                (width or self.size.width or 120) - (0 if compact else 2),
-                keys,
-                self.header_state.window_s,
-                model_width=model_width,
-                spark_width=n + 1,
-                hidden=hidden,
-                keep=self.view.sort,
-            )
-
-        columns = fit(longest)
-        if columns[0].key == "model" and columns[0].width < longest:
-            # Too narrow for whole names: every name drops its provider prefix, and the
-            # room that frees goes to the other columns.
-            shorter = max((len(model_text(r, 999, profile_shown, True)) for r in rows), default=0)
-            columns = fit(shorter)
-            columns[0] = replace(columns[0], drop_provider=True)
+        columns = table_columns(
+            (width or self.size.width or 120) - (0 if compact else 2),  # panel borders
+            live_keys(self.settings.columns),
+            self.shown.rows if self.shown is not None else (),
+            self.header_state.window_s,
+            self.header_state.period_s,
+            multi_region=len(self.poller.regions) > 1,
+            sort=self.view.sort,
+        )
         if columns == self.table.shown_columns:
             return False
         self.table.set_columns(columns, self.header_state.window_s)
@@ -274,6 +253,7 @@ class BedrockTopApp(App[int]):
             return
         self.in_flight = True
         self.header_state = replace(self.header_state, polling=True)
+        self._draw_header()
         self._poll_worker(self.generation, self.poller)
 
     @work(thread=True, exclusive=False, group="poll")
@@ -312,6 +292,9 @@ class BedrockTopApp(App[int]):
         self.failures = 0
         self.snapshot = snapshot
         self._newest_totals = totals
+        if self._stale_ticker is not None:
+            self._stale_ticker.stop()
+            self._stale_ticker = None
         self.header_state = replace(self.header_state, error=None)
         onsets = self.spikes.update(snapshot)
         if snapshot.region_errors:  # some regions answered, others did not: name those
@@ -344,6 +327,8 @@ class BedrockTopApp(App[int]):
         # The screen gets one plain line; the details go to the log file, never the screen.
         log.warning("poll failed: %s", text, exc_info=error)
         self.header_state = replace(self.header_state, error=text)
+        if self._stale_ticker is None:
+            self._stale_ticker = self.set_interval(1.0, self._draw_header)
         retry = self._next_delay()
         self._set_status(f"⚠ {text} — retrying in {retry:.0f}s; last good data kept", True)
         if self.export_to is not None:
@@ -364,12 +349,20 @@ class BedrockTopApp(App[int]):
         return " · ".join(parts)
 
     def _draw_header(self) -> None:
-        words = self._view_words()
+        """Redraw the header when something it shows changed (a poll, a key, a resize, and
+        every second while stale, for the age of the data)."""
         compact = self.screen.has_class("-compact")
-        self.header_state = replace(
-            self.header_state, view=words if compact else "", compact=compact
+        state = replace(
+            self.header_state, view=self._view_words() if compact else "", compact=compact
         )
-        self.query_one(HeaderBar).show(self.header_state, self.shown, self.totals, self.clock())
+        now = self.clock()
+        tick = int(now) if state.error else None  # the age of stale data counts up
+        key = (state, id(self.shown), id(self.totals), tick)
+        if key == self._header_key:
+            return
+        self._header_key = key
+        self.header_state = state
+        self._header.show(state, self.shown, self.totals, now)
 
     def _set_status(self, text: str, from_poll: bool = False) -> None:
         """One line under the table; what a poll reports there is cleared by the next good

@@ -33,6 +33,12 @@ class ChartBox(Widget):
     data: reactive[ChartSpec | None] = reactive(None, layout=False)
     """The series drawn; None draws an empty box (no data yet)."""
 
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        # The last drawing and what it was drawn from: a repaint for any other reason
+        # (a neighbour changed, the cursor moved) costs nothing.
+        self._drawn: tuple[object, Text] | None = None
+
     def watch_data(self, data: ChartSpec | None) -> None:
         self.border_title = data.title if data else ""
         self.border_subtitle = data.summary if data else ""
@@ -60,6 +66,14 @@ class ChartBox(Widget):
         width, height = self.content_size.width, self.content_size.height
         if data is None or width < 12 or height < 4:
             return Text("")
+        key = (data, width, height, self.app.current_theme.name)
+        if self._drawn is not None and self._drawn[0] == key:
+            return self._drawn[1]
+        text = self._draw(data, width, height)
+        self._drawn = (key, text)
+        return text
+
+    def _draw(self, data: ChartSpec, width: int, height: int) -> Text:
         try:
             chart = render_chart(
                 data.values,

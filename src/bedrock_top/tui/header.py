@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 
 from rich.text import Text
-from textual.widgets import Static
+from textual.widget import Widget
 
 from bedrock_top.columns import fmt_span
 from bedrock_top.format import fmt_count, fmt_pct, fmt_usd
@@ -58,8 +58,12 @@ class HeaderState:
     compact: bool = False  # no panel titles: the header says where and what window too
 
 
-class HeaderBar(Static):
-    """Live/paused/stale state with the age of the data, and totals across every row."""
+class HeaderBar(Widget):
+    """Live/paused/stale state with the age of the data, and totals across every row.
+
+    Redrawn every second (the age ticks): a plain repaint of its two lines, never a layout
+    pass (a Static's update would re-arrange the whole screen each time).
+    """
 
     DEFAULT_CSS = """
     HeaderBar {
@@ -68,6 +72,10 @@ class HeaderBar(Static):
     }
     """
 
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._text = Text()
+
     def show(
         self,
         state: HeaderState,
@@ -75,7 +83,13 @@ class HeaderBar(Static):
         totals: Totals | None,
         now: float | None = None,
     ) -> None:
-        self.update(header_text(state, snapshot, totals, time.time() if now is None else now))
+        text = header_text(state, snapshot, totals, time.time() if now is None else now)
+        if text != self._text:
+            self._text = text
+            self.refresh()
+
+    def render(self) -> Text:
+        return self._text
 
 
 def _state(line: Text, state: HeaderState, snapshot: Snapshot | None, now: float) -> None:
@@ -90,9 +104,8 @@ def _state(line: Text, state: HeaderState, snapshot: Snapshot | None, now: float
     stamp = as_of(snapshot) if snapshot is not None else None
     if stamp:
         line.append(f" as of {stamp}", style="bold")
-    if snapshot is not None:
-        age = fmt_age(now - snapshot.taken_at)
-        line.append(f" · polled {utc(snapshot.taken_at, True)} ({age} ago)")
+    if snapshot is not None:  # the age is in the STALE mark; live data is as old as polled
+        line.append(f" · polled {utc(snapshot.taken_at, True)}")
     if state.polling:
         line.append(" ⟳")
 
