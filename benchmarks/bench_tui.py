@@ -14,6 +14,7 @@ import asyncio
 import json
 import os
 import platform
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -243,10 +244,11 @@ if kind == "demo":
     app = BedrockTopApp(s, make_poller(s))
 else:
     from textual.app import App
-    from textual.widgets import Static
+    from textual.widgets import Footer, Static
     class Bare(App):
         def compose(self):
             yield Static("idle")
+            yield Footer()
     app = Bare()
 marks = []
 def start():
@@ -258,15 +260,28 @@ def stop():
 app.call_later(lambda: app.set_timer(warm, start))
 app.run(headless=True)
 """
+# The baseline in a terminal: an empty Textual app (a line and a footer), polling nothing.
+BARE_APP = """
+from textual.app import App
+from textual.widgets import Footer, Static
+class Bare(App):
+    def compose(self):
+        yield Static("idle")
+        yield Footer()
+Bare().run()
+"""
 
 
-def _tmux_cpu(warm_s: float, seconds: float) -> float | None:
-    """CPU seconds of `bedrock-top --demo` in a real (tmux) terminal over ``seconds`` after
-    ``warm_s``; None when tmux is not installed."""
+def _tmux_cpu(warm_s: float, seconds: float, bare: bool = False) -> float | None:
+    """CPU seconds of `bedrock-top --demo` (or, ``bare``, an empty Textual app) in a real
+    (tmux) terminal over ``seconds`` after ``warm_s``; None when tmux is not installed."""
     if shutil.which("tmux") is None:
         return None
     session = f"bench-{os.getpid()}"
-    command = f"{sys.executable} -m bedrock_top --demo"
+    if bare:
+        command = f"{sys.executable} -c {shlex.quote(BARE_APP)}"
+    else:
+        command = f"{sys.executable} -m bedrock_top --demo"
     subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "40", command],
                    check=True)  # fmt: skip
     try:
@@ -301,6 +316,8 @@ def idle_cpu(seconds: float, warm_s: float = 10) -> dict[str, float]:
     terminal = _tmux_cpu(warm_s, seconds)
     if terminal is not None:
         out["demo_terminal_pct"] = 100 * terminal / seconds
+        bare = _tmux_cpu(warm_s, seconds, bare=True)
+        out["bare_terminal_pct"] = 100 * (bare or 0.0) / seconds
     out["ratio"] = out["demo_pct"] / max(out["bare_pct"], 1e-3)
     return out
 
@@ -342,7 +359,9 @@ def main() -> None:
     )
     i = results["idle_cpu"]
     terminal = i.get("demo_terminal_pct")
-    shown = f", in a tmux terminal {terminal:.2f}%" if terminal is not None else ""
+    shown = ""
+    if terminal is not None:
+        shown = f", in a tmux terminal {terminal:.2f}% (empty app {i['bare_terminal_pct']:.2f}%)"
     print(
         f"idle CPU over {i['seconds']:.0f} s: demo {i['demo_pct']:.2f}% of a core headless{shown}; "
         f"empty Textual app {i['bare_pct']:.2f}% (ratio {i['ratio']:.2f})"
