@@ -87,10 +87,3 @@ def cell(column: Column, value: Value, style: CellStyle) -> str:
     if not isinstance(value, int | float):
         return UNPRICED if column.kind == "usd" else MISSING
     return _write(float(value), style)
-
-
-def styles_for(
-    columns: Iterable[Column], rows_values: dict[str, list[Value]], widths: dict[str, int]
-) -> dict[str, CellStyle]:
-    """One style per column from the values it shows (``rows_values``: key -> values)."""
-    return {c.key: choose_style(c, rows_values.get(c.key, ()), widths.get(c.key)) for c in columns}

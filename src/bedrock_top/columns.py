@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from bedrock_top.snapshot import ModelRow, RowCost
+from bedrock_top.snapshot import RECENT_S, ModelRow, RowCost
 
 Value = float | str | None
 Kind = Literal["text", "count", "rate", "latency", "pct", "usd"]
@@ -20,7 +20,6 @@ Kind = Literal["text", "count", "rate", "latency", "pct", "usd"]
 # money rates use (15 minutes at a 1-minute period), the whole window, or nothing (names).
 Covers = Literal["", "minute", "recent", "window"]
 
-RECENT_S: Final = 15 * 60  # the span cost per hour is measured over (see snapshot.recent_periods)
 
 
 @dataclass(frozen=True, slots=True)

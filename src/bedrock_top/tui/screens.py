@@ -209,7 +209,7 @@ def events_table(events: Iterable[Alert], active: Iterable[Alert] = ()) -> Table
     firing = {(a.row_key, a.signal) for a in active}
     table = Table(box=None, expand=True, header_style="bold")
     table.add_column("Time", no_wrap=True)
-    table.add_column("Model", overflow="ellipsis", no_wrap=True, ratio=2)
+    table.add_column("Model", overflow="fold", ratio=2)  # whole ids: the end tells them apart
     table.add_column("What", no_wrap=True)
     table.add_column("Figure", ratio=3)
     table.add_column("Now", no_wrap=True)
@@ -241,7 +241,8 @@ class EventsScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         scroll = VerticalScroll()
-        scroll.border_title = f"Events · {len(self.events)} alerts since start"
+        count = len(self.events)
+        scroll.border_title = f"Events · {count} alert{'' if count == 1 else 's'} since start"
         scroll.border_subtitle = "Esc or a closes"
         with scroll:
             yield Static(events_table(self.events, self.active))
