@@ -400,10 +400,10 @@ class BedrockTopApp(App[int]):
         color = Color.parse(theme.error or "red").rich_color
         return Style(color=color, bold=True)
 
-    def _rows(self) -> list[ModelRow]:
-        assert self.shown is not None
+    def _rows(self, snapshot: Snapshot) -> list[ModelRow]:
+        """The rows of ``snapshot`` the table shows, in its order."""
         return visible_rows(
-            self.shown,
+            snapshot,
             self.view,
             error_rate=self.spikes.rules.error_rate,
             alerting={key for key, _ in self.spikes.active},
@@ -412,7 +412,7 @@ class BedrockTopApp(App[int]):
     def _draw_table(self) -> None:
         if self.shown is None:
             return
-        rows = self._rows()
+        rows = self._rows(self.shown)
         flagged: set[tuple[str, str]] = set()
         for row_key, signal in self.spikes.active:
             flagged.add((row_key, "model"))
@@ -665,12 +665,7 @@ class BedrockTopApp(App[int]):
         assert path is not None
         self.export_to = None
         self._set_cost_aware()
-        rows = visible_rows(
-            snapshot,
-            self.view,
-            error_rate=self.spikes.rules.error_rate,
-            alerting={key for key, _ in self.spikes.active},
-        )
+        rows = self._rows(snapshot)
         shown = [c.key for c in self.table.shown_columns if c.key != SPARK_KEY]
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
