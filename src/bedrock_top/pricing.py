@@ -366,12 +366,12 @@ def figures_cost(
         return None
     read = price.input if price.cache_read is None else price.cache_read
     write = price.input if price.cache_write is None else price.cache_write
-    per_token = tuple(p / PER_MILLION for p in (price.input, price.output, read, write))
+    m = PER_MILLION
     return RowCost(
         window_cost(figures, price),
         usd_per_hour(rates, price),
         cache_savings(figures, price),
-        per_token,  # type: ignore[arg-type]
+        (price.input / m, price.output / m, read / m, write / m),
     )
 
 
