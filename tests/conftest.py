@@ -16,9 +16,15 @@ from typing import TYPE_CHECKING
 
 import boto3
 import pytest
+from hypothesis import settings
 
 from support import isolate_aws_environment
 from support.moto_server import RunningMotoServer, start_moto_server
+
+# Property tests judge results, not speed: on a loaded 2-core CI machine a chart of 600
+# periods can take longer than hypothesis's default 200 ms deadline.
+settings.register_profile("bedrock-top", deadline=None)
+settings.load_profile("bedrock-top")
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient

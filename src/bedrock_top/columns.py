@@ -21,7 +21,6 @@ Kind = Literal["text", "count", "rate", "latency", "pct", "usd"]
 Covers = Literal["", "minute", "recent", "window"]
 
 
-
 @dataclass(frozen=True, slots=True)
 class Column:
     """One figure of a row, described once for every output."""

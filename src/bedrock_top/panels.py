@@ -82,26 +82,41 @@ def _summary(values: Sequence[float | None], n: int, fmt: Callable[[float], str]
     return f"now {now_text} · max {fmt(max(done))}"
 
 
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """How a chart reads its values: axis and summary formats, counter or level, floor."""
+
+    axis: Callable[[float], str]
+    figure: Callable[[float], str]
+    counter: bool = True  # a count (missing = 0) or a level such as latency (missing = none)
+    min_top: float = 0.0
+
+
+COUNT = Reading(fmt_value, fmt_figure)
+PROBLEMS = Reading(fmt_value, fmt_figure, min_top=PROBLEM_FLOOR)
+LATENCY = Reading(fmt_latency_axis, fmt_latency_figure, counter=False, min_top=LATENCY_FLOOR_MS)
+MONEY = Reading(fmt_usd_axis, fmt_usd_figure)
+
+
 def _spec(
     title: str,
     values: Sequence[float | None],
     snapshot: Snapshot,
-    fmt: Callable[[float], str] = fmt_value,
-    **extra: object,
+    reading: Reading = COUNT,
+    markers: tuple[int, ...] = (),
 ) -> ChartSpec:
     n = _complete(snapshot)
-    summary_fmt = {fmt_usd_axis: fmt_usd_figure, fmt_latency_axis: fmt_latency_figure}.get(
-        fmt, fmt_figure
-    )
     return ChartSpec(
         title=title,
         values=tuple(values),
         start=snapshot.window_start,
         period=snapshot.period,
         partial=len(values) - n,
-        fmt=fmt,
-        summary=_summary(values, n, summary_fmt),
-        **extra,  # type: ignore[arg-type]
+        counter=reading.counter,
+        fmt=reading.axis,
+        min_top=reading.min_top,
+        markers=markers,
+        summary=_summary(values, n, reading.figure),
     )
 
 
@@ -115,13 +130,8 @@ def totals_charts(snapshot: Snapshot, totals: Totals) -> list[ChartSpec]:
     """The account panel: tokens/min, spend rate, and errors + throttles."""
     return [
         _spec("Tokens/min (in + out)", totals.tokens_per_min, snapshot),
-        _spec("Spend $/h", totals.usd_per_hour, snapshot, fmt_usd_axis),
-        _spec(
-            "Errors + throttles/min",
-            totals.problems_per_min,
-            snapshot,
-            min_top=PROBLEM_FLOOR,
-        ),
+        _spec("Spend $/h", totals.usd_per_hour, snapshot, MONEY),
+        _spec("Errors + throttles/min", totals.problems_per_min, snapshot, PROBLEMS),
     ]
 
 
@@ -136,64 +146,35 @@ def model_charts(row: ModelRow, snapshot: Snapshot, *, every: bool = False) -> l
     requests with throttled minutes marked); the detail screen shows all of them."""
     period = snapshot.period
     marks = throttled_periods(row, snapshot)
+
+    def rate(*keys: str) -> list[float | None]:
+        return per_minute(row.summed(*keys), period)
+
     charts = [
-        _spec(
-            "Tokens/min (in + out)",
-            per_minute(row.summed("input_tokens", "output_tokens"), period),
-            snapshot,
-        ),
-        _spec(
-            "Latency p90",
-            row.series["latency_p90"],
-            snapshot,
-            fmt_latency_axis,
-            counter=False,
-            min_top=LATENCY_FLOOR_MS,
-        ),
+        _spec("Tokens/min (in + out)", rate("input_tokens", "output_tokens"), snapshot),
+        _spec("Latency p90", row.series["latency_p90"], snapshot, LATENCY),
         _spec(
             "Invocations/min" + (" · ✕ throttled" if marks else ""),
-            per_minute(row.series["invocations"], period),
+            rate("invocations"),
             snapshot,
             markers=marks,
         ),
     ]
     if not every:
         return charts
-    more: list[tuple[str, list[float | None], dict[str, object]]] = [
-        ("Input tokens/min", per_minute(row.series["input_tokens"], period), {}),
-        ("Output tokens/min", per_minute(row.series["output_tokens"], period), {}),
-        ("Cache read tokens/min", per_minute(row.series["cache_read_tokens"], period), {}),
-        ("Cache write tokens/min", per_minute(row.series["cache_write_tokens"], period), {}),
-        (
-            "Latency avg",
-            list(row.series["latency_avg"]),
-            {"counter": False, "min_top": LATENCY_FLOOR_MS},
-        ),
-        (
-            "TTFT p90",
-            list(row.series["ttft_p90"]),
-            {"counter": False, "min_top": LATENCY_FLOOR_MS},
-        ),
-        (
-            "Client errors/min",
-            per_minute(row.series["client_errors"], period),
-            {"min_top": PROBLEM_FLOOR},
-        ),
-        (
-            "Server errors/min",
-            per_minute(row.series["server_errors"], period),
-            {"min_top": PROBLEM_FLOOR},
-        ),
-        (
-            "Throttles/min",
-            per_minute(row.series["throttles"], period),
-            {"min_top": PROBLEM_FLOOR},
-        ),
-        ("Est. TPM quota usage/min", per_minute(row.series["tpm_quota"], period), {}),
+    more: list[tuple[str, Sequence[float | None], Reading]] = [
+        ("Input tokens/min", rate("input_tokens"), COUNT),
+        ("Output tokens/min", rate("output_tokens"), COUNT),
+        ("Cache read tokens/min", rate("cache_read_tokens"), COUNT),
+        ("Cache write tokens/min", rate("cache_write_tokens"), COUNT),
+        ("Latency avg", row.series["latency_avg"], LATENCY),
+        ("TTFT p90", row.series["ttft_p90"], LATENCY),
+        ("Client errors/min", rate("client_errors"), PROBLEMS),
+        ("Server errors/min", rate("server_errors"), PROBLEMS),
+        ("Throttles/min", rate("throttles"), PROBLEMS),
+        ("Est. TPM quota usage/min", rate("tpm_quota"), COUNT),
     ]
-    for title, values, extra in more:
-        if not any(v for v in values):
-            continue  # a metric this model does not publish (or never used) gets no chart
-        fmt = fmt_latency_axis if "Latency" in title or "TTFT" in title else fmt_value
-        charts.append(_spec(title, values, snapshot, fmt, **extra))
+    for title, values, reading in more:
+        if any(v for v in values):  # a metric the model does not publish gets no chart
+            charts.append(_spec(title, values, snapshot, reading))
     return charts

@@ -267,6 +267,11 @@ def column_styles(
     return out
 
 
+def sort_arrow(numeric: bool, reverse: bool) -> str:
+    """▼ for the usual order (numbers largest first, text A-Z), ▲ for the reverse."""
+    return "▲" if numeric == reverse else "▼"
+
+
 def header_text(slot: Slot, style: CellStyle | None, state: ViewState, window_s: int) -> str:
     """A header without the sort arrow (the table adds it in a cell kept free for it)."""
     if slot.column is None:
@@ -333,7 +338,6 @@ def draw_spark(row: ModelRow, snapshot: Snapshot, metric: str, width: int) -> Sp
         partial=partial_periods(snapshot),
         offset=snapshot.window_start // snapshot.period,
         counter=metric != "latency",
-        how="mean",  # latency too: the mean of the minutes a cell covers, as its title says
     )
 
 

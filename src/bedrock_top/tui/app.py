@@ -56,6 +56,7 @@ from bedrock_top.view import (
     column_styles,
     live_keys,
     row_filter,
+    sort_arrow,
     table_columns,
     visible_rows,
 )
@@ -163,7 +164,6 @@ class BedrockTopApp(App[int]):
         self.next_poll: Timer | None = None
         self.status_text = ""
         self._status_from_poll = False
-        self.notice_text = ""
         self.pane_choice: bool | None = None  # 'v' shows or hides the pane; None: by height
         self.export_to: Path | None = None  # an export waiting for the next full poll
         self._header = HeaderBar(id="header")  # redrawn every second, whatever the screen
@@ -342,8 +342,7 @@ class BedrockTopApp(App[int]):
             parts.append(f"filter /{self.view.filter}")
         column = COLUMNS_BY_KEY.get(self.view.sort)
         if column is not None:
-            arrow = "▲" if column.numeric == self.view.reverse else "▼"
-            parts.append(f"sort {column.label} {arrow}")
+            parts.append(f"sort {column.label} {sort_arrow(column.numeric, self.view.reverse)}")
         if self.view.problems_only:
             parts.append("problems only")
         return " · ".join(parts)
@@ -379,7 +378,6 @@ class BedrockTopApp(App[int]):
         active = list(self.spikes.active.values())
         notice = self.query_one("#notice", Static)
         if not active:
-            self.notice_text = ""
             notice.display = False
             return
         newest = onsets or sorted(active, key=lambda a: a.at)[-1:]
@@ -391,7 +389,6 @@ class BedrockTopApp(App[int]):
         if more > 0:
             text += f" · +{more} more"
         text += "  (a: events)"
-        self.notice_text = text
         notice.update(text)
         notice.display = True
 
@@ -429,7 +426,6 @@ class BedrockTopApp(App[int]):
             self._flag_style(),
             set(self.shown.region_errors),
         )
-        self.table.refresh_headers(self.view)
         panel = self.query_one("#table-panel")
         idle = sum(1 for r in rows if not r.window.invocations and not r.window.throttles)
         title = f"models {len(rows)}"

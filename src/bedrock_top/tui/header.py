@@ -25,10 +25,6 @@ def fmt_age(seconds: float) -> str:
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
-def fmt_window(seconds: int) -> str:
-    return fmt_span(seconds)
-
-
 def utc(epoch: float, seconds: bool = False) -> str:
     return time.strftime("%H:%M:%S" if seconds else "%H:%M", time.gmtime(epoch)) + "Z"
 
@@ -118,7 +114,7 @@ def header_text(
     _state(line, state, snapshot, now)
     if state.compact:
         line.append(f" │ {state.source} {','.join(state.regions) or '-'}")
-        line.append(f" │ window {fmt_window(state.window_s)} @{fmt_window(state.period_s)}")
+        line.append(f" │ window {fmt_span(state.window_s)} @{fmt_span(state.period_s)}")
     line.append(f" │ every {state.interval_s}s")
     if snapshot is not None:
         api = snapshot.api
@@ -134,7 +130,7 @@ def header_text(
     for row in snapshot.rows:
         for key in rates:
             rates[key] += row.latest.get(key) or 0.0
-    window = fmt_window(state.window_s)
+    window = fmt_span(state.window_s)
     line.append("per min ")
     line.append(f"{fmt_count(round(rates['invocations']))} inv", style="bold")
     line.append(f" · {fmt_count(round(rates['input_tokens']))} in tok")

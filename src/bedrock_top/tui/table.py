@@ -39,6 +39,7 @@ from bedrock_top.view import (
     partial_periods,
     row_cells,
     row_signature,
+    sort_arrow,
 )
 
 FLAG = "▲"
@@ -175,7 +176,7 @@ class ModelTable(ScrollView, can_focus=True):
         cells: dict[str, Text] = {}
         for col in self._columns:
             label = header_text(col, self._styles.get(col.key), state, self._window_s)
-            arrow = ("▲" if col.numeric == state.reverse else "▼") if col.key == state.sort else ""
+            arrow = sort_arrow(col.numeric, state.reverse) if col.key == state.sort else ""
             if col.numeric:
                 room = col.width - 1
                 label = label if len(label) <= room else label[: room - 1] + "…"
@@ -212,7 +213,7 @@ class ModelTable(ScrollView, can_focus=True):
         if styles != self._styles:
             self._styles = dict(styles)
             self._forget_all()
-            self.refresh_headers(state)
+        self.refresh_headers(state)  # the units (styles) and the sort arrow live there
         changed = 0
         wanted = [r.key for r in rows]
         self._flag_style = flag_style
