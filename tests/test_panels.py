@@ -60,3 +60,18 @@ def test_charts_are_per_minute_rates_and_keep_the_partial_minute_apart() -> None
     assert inv.partial == 1
     assert inv.summary == f"now {N - 2} · max {N - 2}"  # the partial minute is not "now"
     assert per_minute([300.0, None], 300) == [60.0, None]
+
+
+def test_output_speed_is_tokens_per_request_over_generation_time() -> None:
+    snap, row = snapshot_with(
+        {
+            "invocations": (10.0,) * N,
+            "output_tokens": (5_000.0,) * N,
+            "latency_avg": (2_500.0,) * N,
+            "ttft_avg": (500.0,) * N,
+        }
+    )
+    charts = model_charts(row, snap, every=True)
+    speed = next(c for c in charts if c.title == "Output tokens/s per request")
+    assert speed.values == (250.0,) * N  # 500 tokens per request over 2 s of generation
+    assert not speed.counter  # a level: a minute without requests has no speed, not 0

@@ -96,6 +96,7 @@ COUNT = Reading(fmt_value, fmt_figure)
 PROBLEMS = Reading(fmt_value, fmt_figure, min_top=PROBLEM_FLOOR)
 LATENCY = Reading(fmt_latency_axis, fmt_latency_figure, counter=False, min_top=LATENCY_FLOOR_MS)
 MONEY = Reading(fmt_usd_axis, fmt_usd_figure)
+SPEED = Reading(fmt_value, fmt_figure, counter=False)
 
 
 def _spec(
@@ -133,6 +134,24 @@ def totals_charts(snapshot: Snapshot, totals: Totals) -> list[ChartSpec]:
         _spec("Spend $/h", totals.usd_per_hour, snapshot, MONEY),
         _spec("Errors + throttles/min", totals.problems_per_min, snapshot, PROBLEMS),
     ]
+
+
+def output_tokens_per_second(row: ModelRow) -> list[float | None]:
+    """OutputTokenCount / (InvocationLatency - TimeToFirstToken) per period, in tokens/s.
+
+    Uses per-period averages: tokens per request over generation time per request.
+    """
+    s = row.series
+    out: list[float | None] = []
+    for tokens, inv, lat, ttft in zip(
+        s["output_tokens"], s["invocations"], s["latency_avg"], s["ttft_avg"], strict=True
+    ):
+        if not tokens or not inv or lat is None:
+            out.append(None)
+            continue
+        gen_ms = lat - (ttft or 0.0)
+        out.append(tokens / inv / gen_ms * 1000 if gen_ms > 0 else None)
+    return out
 
 
 def throttled_periods(row: ModelRow, snapshot: Snapshot) -> tuple[int, ...]:
@@ -173,6 +192,7 @@ def model_charts(row: ModelRow, snapshot: Snapshot, *, every: bool = False) -> l
         ("Server errors/min", rate("server_errors"), PROBLEMS),
         ("Throttles/min", rate("throttles"), PROBLEMS),
         ("Est. TPM quota usage/min", rate("tpm_quota"), COUNT),
+        ("Output tokens/s per request", output_tokens_per_second(row), SPEED),
     ]
     for title, values, reading in more:
         if any(v for v in values):  # a metric the model does not publish gets no chart

@@ -19,25 +19,7 @@ from bedrock_top.snapshot import ModelRow, Snapshot
 from bedrock_top.spikes import Alert, headline
 from bedrock_top.tui.charts import ChartBox, chart_row
 
-MAX_DETAIL_CHARTS = 13
-
-
-def output_tokens_per_second(row: ModelRow) -> list[float | None]:
-    """OutputTokenCount / (InvocationLatency - TimeToFirstToken) per period, in tokens/s.
-
-    Uses per-period averages: tokens per request over generation time per request.
-    """
-    s = row.series
-    out: list[float | None] = []
-    for tokens, inv, lat, ttft in zip(
-        s["output_tokens"], s["invocations"], s["latency_avg"], s["ttft_avg"], strict=True
-    ):
-        if not tokens or not inv or lat is None:
-            out.append(None)
-            continue
-        gen_ms = lat - (ttft or 0.0)
-        out.append(tokens / inv / gen_ms * 1000 if gen_ms > 0 else None)
-    return out
+MAX_DETAIL_CHARTS = 14
 
 
 def detail_summary(row: ModelRow) -> Table:
