@@ -20,6 +20,7 @@ from hypothesis import settings
 
 from support import isolate_aws_environment
 from support.moto_server import RunningMotoServer, start_moto_server
+from support.quota_fake import QuotaFake, realistic_fake
 
 # Property tests judge results, not speed: on a loaded 2-core CI machine a chart of 600
 # periods can take longer than hypothesis's default 200 ms deadline.
@@ -39,6 +40,19 @@ for _name in ("XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_H
 # Screens show local times: pin the zone so snapshots match on every machine.
 os.environ["TZ"] = "UTC"
 time.tzset()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def quota_endpoints() -> Iterator[QuotaFake]:
+    """Service Quotas, the Bedrock control plane and STS for every test: a local fake with a
+    realistic account (moto has none of the quota APIs), so no test can reach AWS for them.
+    Tests about quotas start fakes of their own."""
+    fake = realistic_fake().start()
+    os.environ.update(fake.env())
+    try:
+        yield fake
+    finally:
+        fake.stop()
 
 
 @pytest.fixture(scope="session")

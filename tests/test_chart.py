@@ -261,7 +261,7 @@ def test_many_periods_use_the_sparkline_buckets(
     )
     dots = 2 * (width - plot_left(chart))
     buckets, k = fit_buckets(values, dots, offset=offset, counter=counter)
-    if len(values) <= dots:
+    if len(values) <= dots + dots // 4:  # a dot per period (the oldest few cropped)
         assert chart.per_dot == 1
         return
     assert chart.per_dot == k == periods_per_cell(len(values), dots)

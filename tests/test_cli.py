@@ -482,6 +482,8 @@ SIX_DECIMALS = {"cost_usd", "usd_per_hour", "cache_savings_usd", "error_rate", "
 def decimals_allowed(key: str) -> int | None:
     if key.endswith("_ms"):
         return 1
+    if key.endswith("_pct") or key in {"limit", "peak", "last", "used", "pct"}:
+        return 3  # quota figures
     return 6 if key in SIX_DECIMALS else None
 
 

@@ -22,7 +22,7 @@ from botocore.model import OperationModel
 from botocore.stub import Stubber
 from textual.widgets import Static
 
-from bedrock_top.cli import main, make_clients, poll_settings, price_table
+from bedrock_top.cli import main, make_clients, make_quota_keeper, poll_settings, price_table
 from bedrock_top.config import Settings
 from bedrock_top.source import Poller
 from bedrock_top.tui.app import BedrockTopApp
@@ -36,9 +36,20 @@ if TYPE_CHECKING:
 
 ROOT: Final = Path(__file__).resolve().parents[1]
 READ_METRICS: Final = frozenset({"cloudwatch:ListMetrics", "cloudwatch:GetMetricData"})
+READ_QUOTAS: Final = frozenset(
+    {
+        "servicequotas:ListServiceQuotas",
+        "servicequotas:ListAWSDefaultServiceQuotas",
+        "bedrock:ListFoundationModels",
+        "bedrock:ListInferenceProfiles",
+    }
+)
+READ_ALL: Final = READ_METRICS | READ_QUOTAS
+# Needs no IAM permission (and no policy can deny it): which account the quota cache is for.
+NO_PERMISSION: Final = frozenset({"sts:GetCallerIdentity"})
 READ_PRICES: Final = frozenset({"pricing:GetProducts"})
 # IAM action prefixes of the botocore service names that differ from them.
-IAM_PREFIX: Final = {"monitoring": "cloudwatch"}
+IAM_PREFIX: Final = {"monitoring": "cloudwatch", "service-quotas": "servicequotas"}
 ACCESS_KEY: Final = "AKIALEASTPRIVEXAMPLE"
 SECRET_KEY: Final = "leastPrivSecret/K7MDENG/bPxRfiCYdoNotLeak"
 SESSION_TOKEN: Final = "FwoGZXIvYXdzLeastPrivSessionTokenDoNotLeak"
@@ -137,9 +148,14 @@ def allowed_actions(policy: dict[str, Any]) -> set[str]:
 
 
 @pytest.mark.usefixtures("aws_secrets", "seeded")
-def test_once_attempts_only_the_two_read_operations(
-    cloudwatch_endpoint: str, operations: OperationLog, capsys: pytest.CaptureFixture[str]
+def test_once_attempts_only_the_read_operations(
+    cloudwatch_endpoint: str,
+    operations: OperationLog,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # no cached quotas: read them
     for output in ("csv", "json", "table"):
         args = ["--once", "--format", output, "--region", "us-east-1"]
         assert main([*args, "--endpoint-url", cloudwatch_endpoint]) == 0
@@ -147,19 +163,26 @@ def test_once_attempts_only_the_two_read_operations(
         assert BASE_HAIKU in out
         assert err == ""
         assert_no_secret(out)
-    assert operations.actions == READ_METRICS == allowed_actions(shipped_policy())
+    assert operations.actions - NO_PERMISSION == READ_ALL == allowed_actions(shipped_policy())
+    assert operations.actions & NO_PERMISSION <= NO_PERMISSION
 
 
 @pytest.mark.usefixtures("aws_secrets", "seeded")
-async def test_live_session_attempts_only_the_two_read_operations(
-    cloudwatch_endpoint: str, operations: OperationLog, product_log: list[str], tmp_path: Path
+async def test_live_session_attempts_only_the_read_operations(
+    cloudwatch_endpoint: str,
+    operations: OperationLog,
+    product_log: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Polls, the detail screen (which asks for more statistics), a zoom (a new poller), an
     expired-credentials failure and its recovery, a CSV export: the product's own clients."""
     proxy = FaultProxy(cloudwatch_endpoint)
     settings = Settings(regions=("us-east-1",), endpoint_url=proxy.url, profile=None)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     poller = Poller(make_clients(settings), poll_settings(settings), prices=price_table(settings))
-    app = BedrockTopApp(settings, poller, export_dir=tmp_path)
+    quotas = make_quota_keeper(settings, ("us-east-1",))
+    app = BedrockTopApp(settings, poller, export_dir=tmp_path, quotas=quotas)
     statuses: list[str] = []
 
     def status() -> str:
@@ -191,7 +214,7 @@ async def test_live_session_attempts_only_the_two_read_operations(
         proxy.stop()
     assert len(exported) == 1
     assert BASE_HAIKU in exported[0]
-    assert operations.actions == READ_METRICS
+    assert operations.actions - NO_PERMISSION == READ_ALL
     assert operations.attempted.count("cloudwatch:ListMetrics") <= 3  # not once per poll
     assert product_log  # the failure went to the log, with its details
     assert_no_secret(*statuses, *exported, *product_log)
@@ -208,10 +231,10 @@ def test_price_refresh_attempts_only_get_products(
     assert_no_secret(out, err)
 
 
-def test_shipped_iam_policy_allows_exactly_the_two_read_actions() -> None:
+def test_shipped_iam_policy_allows_exactly_the_read_actions() -> None:
     policy = shipped_policy()
     assert policy["Version"] == "2012-10-17"
-    assert allowed_actions(policy) == READ_METRICS
+    assert allowed_actions(policy) == READ_ALL
     assert "*" not in json.dumps(policy).replace('"Resource": "*"', "")
     # The README shows the same policy.
     readme = (ROOT / "README.md").read_text()

@@ -107,7 +107,10 @@ def test_once_json_through_the_real_entry_point(
     output = json.loads(proc.stdout)
     _assert_matches_truth(output, requests)
     assert output["regions"] == ["us-east-1"]
-    assert output["api"]["get_metric_data_calls"] == 1
+    # The hour's figures, the quota minutes reaching a few minutes before the window (a call
+    # of their own: a whole-window bucket fixes its call's start) and the 24-hour totals
+    # of the daily quotas (a 24-hour range).
+    assert output["api"]["get_metric_data_calls"] == 3
     assert output["api"]["list_metrics_calls"] == 1
 
 
@@ -139,6 +142,14 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> CallRecorder:
     return record
 
 
+def split_day_calls(
+    calls: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(calls over the window, calls over 24 hours for daily quotas)."""
+    day = [c for c in calls if (c["EndTime"] - c["StartTime"]).total_seconds() >= 86_400]
+    return [c for c in calls if c not in day], day
+
+
 def _run_once(endpoint: str, capsys: pytest.CaptureFixture[str], *extra: str) -> str:
     args = ["--once", "--region", "us-east-1", "--endpoint-url", endpoint, *extra]
     assert main(args) == 0
@@ -157,10 +168,14 @@ def test_once_batches_calls_with_valid_ids(
     output = json.loads(_run_once(cloudwatch_endpoint, capsys, "--format", "json"))
     _assert_matches_truth(output, requests)
     assert {name for name, _ in recorder.calls} == {"ListMetrics", "GetMetricData"}
-    data_calls = recorder.named("GetMetricData")
+    data_calls, day_calls = split_day_calls(recorder.named("GetMetricData"))
     queries = [q for call in data_calls for q in call["MetricDataQueries"]]
-    assert len(data_calls) == math.ceil(len(queries) / MAX_QUERIES_PER_CALL)
-    assert output["api"]["metrics_requested"] == len(queries)
+    day_queries = [q for call in day_calls for q in call["MetricDataQueries"]]
+    # One more than the minimum: quota minutes start before the window (see above).
+    assert len(data_calls) == math.ceil(len(queries) / MAX_QUERIES_PER_CALL) + 1
+    assert len(day_calls) == math.ceil(len(day_queries) / MAX_QUERIES_PER_CALL)
+    assert {q["MetricStat"]["Period"] for q in day_queries} == {86_400}
+    assert output["api"]["metrics_requested"] == len(queries) + len(day_queries)
     for call in data_calls:
         ids = [q["Id"] for q in call["MetricDataQueries"]]
         assert len(ids) <= MAX_QUERIES_PER_CALL
@@ -246,8 +261,13 @@ def test_many_models_take_the_minimum_number_of_calls(
     )
     assert len(output["models"]) == 120
     assert len(recorder.named("ListMetrics")) == 2
-    assert len(recorder.named("GetMetricData")) == 2
-    assert output["api"]["metrics_requested"] == 600
+    hour_calls, day_calls = split_day_calls(recorder.named("GetMetricData"))
+    assert len(hour_calls) == 2
+    assert sum(len(c["MetricDataQueries"]) for c in hour_calls) == 600
+    # No per-model quota matches these made-up models; the account's daily one asks for
+    # each model's 24-hour input and output tokens, in a call of its own.
+    assert len(day_calls) == 1
+    assert len(day_calls[0]["MetricDataQueries"]) == 240
     for m in output["models"]:
         i = int(m["model_id"].split("-")[2])
         assert m["invocations"] == i

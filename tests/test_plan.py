@@ -333,3 +333,20 @@ def test_validate_call_rejects_too_many_datapoints() -> None:
     queries = {f"q{i}": per_period(i, "a", 60, start) for i in range(71)}
     with pytest.raises(PlanError, match="datapoints"):
         validate_call(Call(start, END, queries))
+
+
+def test_a_whole_window_bucket_keeps_its_call_start() -> None:
+    """Quota minutes reach back before the window; a percentile over the window sharing their
+    call would start early and cover the wrong hour. The earlier queries get a call of their
+    own, the whole-window one starts exactly at the window start."""
+    ws = END - 3600
+    queries = [
+        per_period(0, "invocations", 60, ws),
+        whole_window(0, "latency", "p90", 3600),
+        per_period(1, "invocations", 60, ws - 6 * 60),  # a quota model's first read
+    ]
+    calls = plan_calls(queries, END, NOW)
+    assert_valid_plan(queries, calls)
+    (holding,) = [c for c in calls if any(q.key.window for q in c.queries.values())]
+    assert holding.start == ws
+    assert len(calls) == 2

@@ -193,7 +193,7 @@ COUNTS = {
     "throttles",
 }
 LATENCIES = {"latency_avg", "latency_p50", "latency_p90", "latency_p99", "ttft_p90"}
-PERCENTS = {"error_rate", "throttle_rate"}
+PERCENTS = {"error_rate", "throttle_rate", "quota"}
 
 
 def check_cell(column: Column, unit: str, cell: str, row: ModelRow) -> None:

@@ -374,7 +374,7 @@ async def test_every_sortable_column_sorts() -> None:
 
 async def test_detail_shows_money_and_unknown_prices_as_question_marks() -> None:
     app = make_app()
-    async with app.run_test(size=(220, 50)) as pilot:
+    async with app.run_test(size=(240, 50)) as pilot:
         await settle(pilot)
         assert app.snapshot is not None
         unpriced = next(r for r in app.snapshot.rows if r.cost is None and r.window.invocations)

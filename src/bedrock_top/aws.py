@@ -80,3 +80,16 @@ def make_cloudwatch_clients(
         )
         for region in regions
     }
+
+
+def make_quota_clients(profile: str | None, region: str) -> tuple[Any, Any, Any]:
+    """Service Quotas, Bedrock (control plane) and STS clients on a fresh session, for
+    ``quota_fetch``. Their endpoints come the standard botocore way only
+    (``AWS_ENDPOINT_URL_SERVICE_QUOTAS``, ``AWS_ENDPOINT_URL_BEDROCK``, ``AWS_ENDPOINT_URL_STS``
+    or the profile's ``endpoint_url`` / services section): --endpoint-url is CloudWatch's."""
+    session = boto3.session.Session(profile_name=profile)
+    quotas, bedrock, sts = (
+        session.client(service, region_name=region, config=CLIENT_CONFIG)
+        for service in ("service-quotas", "bedrock", "sts")
+    )
+    return quotas, bedrock, sts

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from bedrock_top.columns import Column, Value
+from bedrock_top.snapshot import ModelRow
 
 MISSING: Final = "-"  # no figure (no requests: no latency)
 UNPRICED: Final = "?"  # no known price: never shown as 0
@@ -78,6 +79,25 @@ def _write(value: float, style: CellStyle) -> str:
     if style.unit == "ms":
         return f"{scaled:,.0f}"
     return f"{scaled:,.{style.decimals}f}"
+
+
+UNKNOWN: Final = "?"  # a figure that exists but could not be read (quotas denied)
+
+
+def row_cell(column: Column, row: ModelRow, style: CellStyle) -> str:
+    """The text of ``column`` for ``row``: "?" where the figure could not be read."""
+    value = column.value(row)
+    if value is None and column.unknown is not None and column.unknown(row):
+        return UNKNOWN
+    return cell(column, value, style)
+
+
+def level(column: Column, value: Value) -> int:
+    """0, 1 (warning) or 2 (critical): which of the column's levels the value reached."""
+    if column.levels is None or not isinstance(value, int | float):
+        return 0
+    warning, critical = column.levels
+    return 2 if value >= critical else 1 if value >= warning else 0
 
 
 def cell(column: Column, value: Value, style: CellStyle) -> str:

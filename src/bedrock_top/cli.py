@@ -11,7 +11,7 @@ import shutil
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from bedrock_top import __version__, settings_file
 from bedrock_top.columns import DEFAULT_SORT_LIVE, DEFAULT_SORT_ONCE, columns_help, sort_rows
@@ -27,6 +27,9 @@ from bedrock_top.pricing import PriceTable
 from bedrock_top.snapshot import ModelRow, Snapshot
 from bedrock_top.source import CloudWatchClient, Poller, PollSettings
 from bedrock_top.view import filter_rows
+
+if TYPE_CHECKING:
+    from bedrock_top.quota_keeper import QuotaKeeper
 
 PROG = "bedrock-top"
 DEMO_REGION = "us-east-1"
@@ -47,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="top for Amazon Bedrock: live per-model figures from CloudWatch (AWS/Bedrock).",
         epilog="commands:\n"
         f"  {PROG} prices [--refresh]  the price table in use (see {PROG} prices --help)\n"
+        f"  {PROG} quotas [--refresh]  Bedrock quotas and the model each applies to\n"
         "\n"
         "columns (--sort, [columns] show in the config file):\n"
         f"{columns_help()}\n"
@@ -221,6 +225,35 @@ def make_poller(settings: Settings) -> Poller:
     return poller
 
 
+def make_quota_keeper(settings: Settings, regions: Sequence[str]) -> QuotaKeeper:
+    """Quota sources for the regions polled: the demo account's, or Service Quotas and the
+    Bedrock API through boto3 (endpoints the standard botocore way, never --endpoint-url,
+    which is CloudWatch's), cached on disk for 12 h per account and region."""
+    from bedrock_top.quota_fetch import QuotaCache, QuotaSource, default_cache_dir
+    from bedrock_top.quota_keeper import QuotaKeeper
+
+    sources: dict[str, QuotaSource] = {}
+    for region in regions:
+        if settings.demo:
+            from bedrock_top.demo_quotas import DemoQuotaClients
+
+            demo = DemoQuotaClients(seed=settings.seed, region=region)
+
+            def demo_clients(demo: DemoQuotaClients = demo) -> tuple[Any, Any, Any]:
+                return demo, demo, demo
+
+            sources[region] = QuotaSource(region, demo_clients, None)
+        else:
+            from bedrock_top.aws import make_quota_clients
+
+            def clients(region: str = region) -> tuple[Any, Any, Any]:
+                return make_quota_clients(settings.profile, region)
+
+            cache = QuotaCache(default_cache_dir())
+            sources[region] = QuotaSource(region, clients, cache, profile=settings.profile)
+    return QuotaKeeper(sources, settings.quota_overrides, settings.burndown_overrides)
+
+
 def price_table(settings: Settings) -> PriceTable:
     """Prices with the configured overrides and application-profile aliases on top."""
     return PriceTable.load(overrides=settings.price_overrides, aliases=settings.price_aliases)
@@ -237,9 +270,15 @@ def run_once(settings: Settings) -> int:
 
     poller = make_poller(settings)
     try:
+        # The limits first: they decide which quota series the poll asks for.
+        keeper = make_quota_keeper(settings, tuple(poller.regions))
+        keeper.update(poller)
         snapshot = poller.poll()
     finally:
         poller.close()
+    for region, state in keeper.states.items():  # the figures go on without quotas
+        if state.error:
+            sys.stderr.write(f"{PROG}: warning: {region}: {state.error}\n")
     rows = visible_rows(snapshot, settings)
     if settings.format == "json":
         text = render_json(snapshot, rows, settings.api_usd_per_1000)
@@ -301,6 +340,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bedrock_top.prices_cli import run_prices
 
             return run_prices(args[1:])
+        if args[:1] == ["quotas"]:
+            from bedrock_top.quotas_cli import run_quotas
+
+            return run_quotas(args[1:])
         parsed = build_parser().parse_args(args)
         if parsed.write_config:
             return write_config(parsed)

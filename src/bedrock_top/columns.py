@@ -12,13 +12,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from bedrock_top.quota_usage import RowQuota
 from bedrock_top.snapshot import RECENT_S, ModelRow, RowCost
 
 Value = float | str | None
 Kind = Literal["text", "count", "rate", "latency", "pct", "usd"]
 # What a figure covers: the newest complete minute (a per-minute rate), the recent span that
-# money rates use (15 minutes at a 1-minute period), the whole window, or nothing (names).
-Covers = Literal["", "minute", "recent", "window"]
+# money rates use (15 minutes at a 1-minute period), the whole window, the busiest of the last
+# 60 complete minutes (quotas count per minute), the last 24 hours, or nothing (names).
+Covers = Literal["", "minute", "recent", "window", "hour", "day"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,10 @@ class Column:
     # Figures the live table asks CloudWatch for only when shown or sorted by (window
     # percentiles and averages cost one more metric per model per poll).
     window_stats: bool = False
+    # (warning, critical) levels of the value: the live table colours a cell that reaches one
+    levels: tuple[float, float] | None = None
+    # A row whose figure is not known, rather than absent, shows "?" (quotas not readable)
+    unknown: Callable[[ModelRow], bool] | None = None
 
     @property
     def numeric(self) -> bool:
@@ -51,6 +57,23 @@ def _latest(key: str) -> Callable[[ModelRow], Value]:
 
 def _cost(get: Callable[[RowCost], float | None]) -> Callable[[ModelRow], Value]:
     return lambda row: get(row.cost) if row.cost is not None else None
+
+
+def _quota(get: Callable[[RowQuota], float | None]) -> Callable[[ModelRow], Value]:
+    """A quota percentage as a ratio (the pct columns' unit), None without that quota."""
+
+    def value(row: ModelRow) -> Value:
+        found = get(row.quota) if row.quota is not None else None
+        return found / 100 if found is not None else None
+
+    return value
+
+
+def _quota_unknown(row: ModelRow) -> bool:
+    return row.quota_unknown
+
+
+QUOTA_LEVELS: Final = (0.7, 0.9)  # 70 % and 90 % of a quota
 
 
 def _profile(row: ModelRow) -> str:
@@ -140,6 +163,50 @@ COLUMNS: Final[tuple[Column, ...]] = (
     ),
     Column("cost", "$", "usd", "window", _cost(lambda c: c.window_usd), 6, "USD spent"),
     Column(
+        "quota",
+        "Quota %",
+        "pct",
+        "hour",
+        _quota(lambda q: q.peak_pct),
+        2,
+        "TPM or RPM quota used, whichever is fuller",
+        levels=QUOTA_LEVELS,
+        unknown=_quota_unknown,
+    ),
+    Column(
+        "tpm_pct",
+        "TPM %",
+        "pct",
+        "hour",
+        _quota(lambda q: q.tpm.peak_pct if q.tpm else None),
+        7,
+        "tokens-per-minute quota used",
+        levels=QUOTA_LEVELS,
+        unknown=_quota_unknown,
+    ),
+    Column(
+        "rpm_pct",
+        "RPM %",
+        "pct",
+        "hour",
+        _quota(lambda q: q.rpm.peak_pct if q.rpm else None),
+        8,
+        "requests-per-minute quota used",
+        levels=QUOTA_LEVELS,
+        unknown=_quota_unknown,
+    ),
+    Column(
+        "tpd_pct",
+        "TPD %",
+        "pct",
+        "day",
+        _quota(lambda q: q.tpd.used_pct if q.tpd else None),
+        8,
+        "tokens-per-day quota used",
+        levels=QUOTA_LEVELS,
+        unknown=_quota_unknown,
+    ),
+    Column(
         "latency_avg", "Lat avg", "latency", "window", _w("latency_avg_ms"), 6, "mean latency", True
     ),
     Column(
@@ -210,6 +277,7 @@ LIVE_DEFAULT: Final = (
     "client_errors",
     "server_errors",
     "throttles",
+    "quota",
     "error_rate",
     "cache_hit",
     "usd_per_hour",
@@ -237,6 +305,7 @@ ONCE_DEFAULT: Final = (
     "throttles",
     "error_rate",
     "throttle_rate",
+    "quota",
     "cost",
 )
 DEFAULT_SORT_LIVE: Final = "inv_rate"
@@ -259,6 +328,10 @@ def header(column: Column, unit: str, window_s: int, recent_s: int = RECENT_S) -
         parts.append(fmt_span(window_s))
     elif column.covers == "recent":
         parts.append(fmt_span(recent_s))
+    elif column.covers == "hour":
+        parts.append("pk")  # the peak minute of the last hour (--help says so)
+    elif column.covers == "day":
+        parts.append("24h")
     elif column.covers == "minute" and column.kind == "latency":
         pass  # "Lat p90 ms": per-minute latencies are the table's default reading
     if unit:
@@ -271,6 +344,8 @@ _COVERS_WORDS: Final = {
     "minute": "newest complete minute",
     "recent": "last 15 complete minutes",
     "window": "over the window",
+    "hour": "at the busiest complete minute of the last 60",
+    "day": "over the last 24 hours",
 }
 
 

@@ -151,6 +151,8 @@ class Settings:
     spark_metric: str = "invocations"
     price_overrides: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     price_aliases: Mapping[str, str] = field(default_factory=dict)
+    quota_overrides: Mapping[str, str] = field(default_factory=dict)  # model id -> quota code
+    burndown_overrides: Mapping[str, int] = field(default_factory=dict)  # id prefix -> factor
     api_usd_per_1000: float = DEFAULT_API_USD_PER_1000
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -280,6 +282,8 @@ def resolve(
         spark_metric=spark,
         price_overrides=_price_overrides(values),
         price_aliases=_price_aliases(values),
+        quota_overrides=_quota_overrides(values),
+        burndown_overrides=_burndown_overrides(values),
         api_usd_per_1000=_number(
             at("prices", "get_metric_data_usd_per_1000").value,
             at("prices", "get_metric_data_usd_per_1000").label,
@@ -367,4 +371,32 @@ def _price_aliases(values: Mapping[Key, Sourced]) -> dict[str, str]:
             if not target.strip():
                 raise ConfigError(f"{s.label}: expected a model id")
             out[key[2]] = target
+    return out
+
+
+_QUOTA_CODE = re.compile(r"^L-[0-9A-F]{8}$")
+MAX_BURNDOWN = 100
+
+
+def _quota_overrides(values: Mapping[Key, Sourced]) -> dict[str, str]:
+    """Model id -> the Service Quotas code of its quota (wins over name matching)."""
+    out: dict[str, str] = {}
+    for key, s in values.items():
+        if key[:1] == ("quotas",) and len(key) == 2:
+            code = _str(s).strip()
+            if not _QUOTA_CODE.match(code):
+                raise ConfigError(f"{s.label}: {code!r} is not a quota code like L-8CE99163")
+            out[key[1]] = code
+    return out
+
+
+def _burndown_overrides(values: Mapping[Key, Sourced]) -> dict[str, int]:
+    """Model-id prefix -> quota tokens per output token (wins over the bundled table)."""
+    out: dict[str, int] = {}
+    for key, s in values.items():
+        if key[:1] == ("burndown",) and len(key) == 2:
+            factor = _int(s, minimum=1)
+            if factor > MAX_BURNDOWN:
+                raise ConfigError(f"{s.label}: must be at most {MAX_BURNDOWN}")
+            out[key[1]] = factor
     return out

@@ -60,7 +60,7 @@ _PROFILES: Final = (
     ),
     dd.ModelProfile(
         "us.meta.llama3-3-70b-instruct-v1:0", 90, 2200, 400, 1200, 350,
-        incident=dd.ERROR_BURST,
+        incident=dd.ERROR_BURST, estimated_tpm=False,
     ),
     dd.ModelProfile(
         "us.amazon.nova-pro-v1:0", 40, 1800, 300, 2500, 300, incident=dd.LATENCY_SPIKE

@@ -309,6 +309,7 @@ class ModelProfile:
     cache_write: int = 0
     images: bool = False
     burndown: int = 1  # EstimatedTPMQuotaUsage counts output tokens this many times
+    estimated_tpm: bool = True  # publishes EstimatedTPMQuotaUsage (not every model does)
     phase: float = 0.0  # shift of the daily curve, in days
     incident: str | None = None
     batch_at: int = 0  # for BATCH: which hour in BATCH_EVERY_HOURS the job runs
@@ -319,7 +320,9 @@ class ModelProfile:
         names = ["Invocations", "InvocationLatency", "InvocationClientErrors",
                  "InvocationServerErrors", "InvocationThrottles"]  # fmt: skip
         if self.input_tokens:
-            names += ["InputTokenCount", "EstimatedTPMQuotaUsage"]
+            names.append("InputTokenCount")
+            if self.estimated_tpm:
+                names.append("EstimatedTPMQuotaUsage")
         if self.output_tokens:
             names.append("OutputTokenCount")
         if self.cache_names:

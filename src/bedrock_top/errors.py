@@ -31,7 +31,14 @@ _THROTTLED = {
 }
 _DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
 # Operations of services other than CloudWatch: (service name, IAM action prefix).
-_OTHER_SERVICES = {"GetProducts": ("the AWS Price List API", "pricing")}
+_OTHER_SERVICES = {
+    "GetProducts": ("the AWS Price List API", "pricing"),
+    "ListServiceQuotas": ("Service Quotas", "servicequotas"),
+    "ListAWSDefaultServiceQuotas": ("Service Quotas", "servicequotas"),
+    "ListFoundationModels": ("the Bedrock API", "bedrock"),
+    "ListInferenceProfiles": ("the Bedrock API", "bedrock"),
+    "GetCallerIdentity": ("STS", "sts"),
+}
 # "... is not authorized to perform: cloudwatch:GetMetricData ..." in AccessDenied messages.
 _ACTION = re.compile(r"perform: ([a-z0-9-]+:[A-Za-z0-9]+)")
 

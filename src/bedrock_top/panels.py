@@ -181,6 +181,7 @@ def model_charts(row: ModelRow, snapshot: Snapshot, *, every: bool = False) -> l
     ]
     if not every:
         return charts
+    charts += quota_charts(row)
     more: list[tuple[str, Sequence[float | None], Reading]] = [
         ("Input tokens/min", rate("input_tokens"), COUNT),
         ("Output tokens/min", rate("output_tokens"), COUNT),
@@ -198,3 +199,35 @@ def model_charts(row: ModelRow, snapshot: Snapshot, *, every: bool = False) -> l
         if any(v for v in values):  # a metric the model does not publish gets no chart
             charts.append(_spec(title, values, snapshot, reading))
     return charts
+
+
+def quota_charts(row: ModelRow) -> list[ChartSpec]:
+    """The last 60 complete minutes against the model's TPM and RPM quotas: usage of the
+    quota (every ModelId sharing it), the limit as a line, the row's throttled minutes
+    marked. Always at 1-minute resolution: quotas count per minute."""
+    quota = row.quota
+    if quota is None:
+        return []
+    minutes = quota.minutes
+    marks = tuple(i for i, v in enumerate(minutes.throttles) if v)
+    shared = f" · {minutes.sharing} ids" if minutes.sharing > 1 else ""
+    out = []
+    for usage, values, what in (
+        (quota.tpm, minutes.tpm_used, "TPM used"),
+        (quota.rpm, minutes.requests, "Requests/min"),
+    ):
+        if usage is None:
+            continue
+        out.append(
+            ChartSpec(
+                title=f"{what} vs quota{shared}" + (" · ✕ throttled" if marks else ""),
+                values=tuple(values),
+                start=minutes.starts[0],
+                period=60,
+                threshold=usage.limit,
+                threshold_label=f"quota {fmt_figure(usage.limit)}",
+                markers=marks,
+                summary=f"peak {usage.peak_pct:.0f}% · last {usage.last_pct:.0f}%",
+            )
+        )
+    return out

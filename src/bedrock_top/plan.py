@@ -161,6 +161,9 @@ def plan_calls(queries: list[MetricQuery], end: int, now: float) -> list[Call]:
     Queries are taken latest-start first, so most calls keep a short time range
     (incremental polls stay incremental) and only the boundary call widens to an earlier
     start. When datapoints do not bind, the count is ``ceil(len(queries) / 500)``: the minimum.
+    A whole-window query's single bucket must start at its own start, so a call holding one
+    never widens to an earlier start (quota minutes reach back before the window): the
+    earlier groups go to the next call.
     Queries sharing (start, period) are checked and packed as one group: a poll has
     thousands of queries but only a handful of groups.
     """
@@ -183,9 +186,13 @@ def plan_groups(
     periods: Counter[int] = Counter()
     step = 1  # the call start must be aligned for every query in it: lcm of alignments
     call_start = end
-    for (start, period, _), members in sorted(groups.items(), key=lambda g: -g[0][0]):
+    pinned = False  # the call holds whole-window queries: its start cannot move earlier
+    for (start, period, whole), members in sorted(groups.items(), key=lambda g: -g[0][0]):
         alignment = members[0].alignment
         taken = 0
+        if current and pinned and start < call_start:  # a whole-window bucket must start
+            calls.append(Call(call_start, end, dict(zip(QUERY_IDS, current, strict=False))))
+            current, periods, step, pinned = [], Counter(), 1, False  # at its call's start
         while taken < len(members):
             new_step = math.lcm(step, alignment) if current else alignment
             # This group has the earliest start yet: the call widens back to it.
@@ -199,10 +206,11 @@ def plan_groups(
                 current.extend(members[taken : taken + take])
                 periods[period] += take
                 step, call_start = new_step, new_start
+                pinned = pinned or whole
                 taken += take
             if taken < len(members):  # this call is full: start the next one
                 calls.append(Call(call_start, end, dict(zip(QUERY_IDS, current, strict=False))))
-                current, periods, step = [], Counter(), 1
+                current, periods, step, pinned = [], Counter(), 1, False
     if current:
         calls.append(Call(call_start, end, dict(zip(QUERY_IDS, current, strict=False))))
     return calls

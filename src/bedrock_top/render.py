@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from bedrock_top.cells import cell, choose_style
+from bedrock_top.cells import choose_style, row_cell
 from bedrock_top.columns import COLUMNS_BY_KEY, DEFAULT_SORT_ONCE, ONCE_DEFAULT, Column, header
 from bedrock_top.pricing import api_cost_usd
+from bedrock_top.quota_usage import daily_dict, minute_starts
 from bedrock_top.snapshot import ModelRow, Snapshot
+from bedrock_top.totals import quota_worst
 
 
 def _iso(epoch: float) -> str:
@@ -34,6 +36,8 @@ MS_DECIMALS = 1  # 0.1 ms
 RATE_DECIMALS = 6  # error_rate, throttle_rate
 MONEY_KEYS = frozenset({"cost_usd", "usd_per_hour", "cache_savings_usd"})
 RATE_KEYS = frozenset({"error_rate", "throttle_rate"})
+PCT_DECIMALS = 3  # quota percentages (0-100) and quota figures (limits, tokens, requests)
+QUOTA_KEYS = frozenset({"limit", "peak", "last", "used", "pct"})
 
 
 def _decimals(key: str) -> int | None:
@@ -44,6 +48,8 @@ def _decimals(key: str) -> int | None:
         return RATE_DECIMALS
     if key.endswith("_ms"):
         return MS_DECIMALS
+    if key.endswith("_pct") or key in QUOTA_KEYS:
+        return PCT_DECIMALS
     return None
 
 
@@ -52,10 +58,25 @@ def round_figures(values: Mapping[str, Any]) -> dict[str, Any]:
     ``MONEY_DECIMALS``); ints, None and text are kept as they are."""
     out = dict(values)
     for key, value in values.items():
+        if isinstance(value, Mapping):  # the quota figures of a row
+            out[key] = round_figures(value)
+            continue
         n = _decimals(key)
         if n is not None and isinstance(value, float):
             out[key] = round(value, n)
     return out
+
+
+def quota_totals(snapshot: Snapshot, rows: Sequence[ModelRow]) -> dict[str, Any]:
+    """The fullest quota of any row (``quota_worst``) and the account-wide daily quota
+    (``tpd_account``: the fullest region's when several are shown)."""
+    found = quota_worst(rows)
+    worst = None
+    if found is not None:
+        row, kind, pct = found
+        worst = {"region": row.region, "model_id": row.model_id, "kind": kind, "pct": pct}
+    daily = max(snapshot.tpd_account.values(), key=lambda d: d.used_pct, default=None)
+    return {"quota_worst": worst, "tpd_account": daily_dict(daily)}
 
 
 def to_json_dict(
@@ -67,11 +88,15 @@ def to_json_dict(
     totals["cost_usd"] = sum(r.cost.window_usd for r in rows if r.cost)
     totals["usd_per_hour"] = sum(r.cost.usd_per_hour or 0.0 for r in rows if r.cost)
     totals["unpriced_models"] = sorted({r.model_id for r in rows if r.cost is None})
+    totals.update(quota_totals(snapshot, rows))
+    quota_first = minute_starts(snapshot.complete_until)[0]
     return {
         "window": {
             "start": _iso(snapshot.window_start),
             "end": _iso(snapshot.window_end),
             "period_s": snapshot.period,
+            # the minutes every quota peak and last figure read (1-minute, always)
+            "quota_minutes": {"start": _iso(quota_first), "end": _iso(quota_first + 3600)},
         },
         "regions": list(snapshot.regions),
         "models": [round_figures(r.to_dict()) for r in rows],
@@ -85,7 +110,7 @@ def to_json_dict(
                 "cost_usd": api_cost_usd(api.metrics_requested, api_usd_per_1000),
             }
         ),
-        "warnings": list(snapshot.warnings),
+        "warnings": [*snapshot.warnings, *(f"{r}: {e}" for r, e in snapshot.quota_errors.items())],
     }
 
 
@@ -99,7 +124,8 @@ def render_csv(snapshot: Snapshot, rows: list[ModelRow]) -> str:
     fields = list(ModelRow.csv_fields())
     writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
-    for d in dicts:
+    for row, d in zip(rows, dicts, strict=True):
+        d.update(round_figures(row.quota_csv()))
         writer.writerow({k: "" if d.get(k) is None else d.get(k) for k in fields})
     return out.getvalue()
 
@@ -176,9 +202,8 @@ def once_text_columns(
     for col in ONCE_COLUMNS:
         if col.key in hidden:
             continue
-        values = [col.value(r) for r in rows]
-        style = choose_style(col, values)
-        texts = [cell(col, v, style) or "-" for v in values]
+        style = choose_style(col, [col.value(r) for r in rows])
+        texts = [row_cell(col, r, style) or "-" for r in rows]
         head = header(col, style.unit if col.kind == "latency" else "", window_s)
         priority = 0 if col.key == sort else col.priority
         out.append(TextColumn(head, texts, right=col.numeric, priority=priority))

@@ -254,6 +254,21 @@ class ModelSeries:
     # (metric, stat) -> end of the last range fetched for that series; a series missing here
     # is read over the whole window when it is next wanted.
     loaded: dict[tuple[str, str], int] = field(default_factory=dict)
+    # Quota figures: 1-minute rings of the last hour and so (metric key -> ring), the end of
+    # the last range each was read over, and 24-hour sums read at ``day_until``.
+    minutes: dict[str, Ring] = field(default_factory=dict)
+    minutes_loaded: dict[str, int] = field(default_factory=dict)
+    day_sums: dict[str, float] = field(default_factory=dict)
+    day_until: int | None = None
+
+    def forget_minutes(self) -> None:
+        """Drop the quota minutes: re-read in full when the model needs them again."""
+        self.minutes.clear()
+        self.minutes_loaded.clear()
+
+    def forget_day(self) -> None:
+        self.day_sums.clear()
+        self.day_until = None
 
     def ring(self, series_id: tuple[str, str], period: int, size: int) -> Ring:
         """The ring of (metric, stat), made on first use."""

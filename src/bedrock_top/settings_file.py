@@ -73,6 +73,8 @@ SCHEMA: Final[Mapping[str, Schema]] = {
         "overrides": {"*": None},
         "aliases": {"*": None},
     },
+    "quotas": {"*": None},
+    "burndown": {"*": None},
 }
 
 Values = dict[Key, Sourced]
@@ -297,6 +299,16 @@ get_metric_data_usd_per_1000 = {toml_value(d["prices", "get_metric_data_usd_per_
 # Application inference profile id -> the model id it invokes, so its cost can be estimated.
 # [prices.aliases]
 # x7k2p9q4m1z8 = "anthropic.claude-3-haiku-20240307-v1:0"
+
+# Model id -> the Service Quotas code of its TPM, RPM or TPD quota, where matching by name
+# (`bedrock-top quotas` shows how each quota was matched) gets it wrong.
+# [quotas]
+# "us.anthropic.claude-sonnet-4-20250514-v1:0" = "L-59759B4A"
+
+# Model-id prefix -> quota tokens per output token, where the bundled burndown table is out
+# of date (used only for models that do not publish EstimatedTPMQuotaUsage).
+# [burndown]
+# "anthropic.claude-3-5-haiku" = 5
 """
 
 

@@ -19,8 +19,10 @@ from bedrock_top.catalog import (
     ModelInfo,
     parse_model_id,
 )
+from bedrock_top.quota_usage import DailyUsage, RowQuota
 from bedrock_top.series import ModelSeries, RingCopy, copy_points
 
+QUOTA_CSV = ("tpm_limit", "tpm_peak_pct", "rpm_limit", "rpm_peak_pct", "tpd_used_pct")
 # Rates in ``ModelRow.latest`` are per minute, whatever the period.
 LATEST_RATE_KEYS = (
     "invocations",
@@ -105,6 +107,8 @@ class ModelRow:
     series: Mapping[str, tuple[float | None, ...]]
     latest: Mapping[str, float | None] = field(default_factory=dict)
     cost: RowCost | None = None  # None: no known price for this model
+    quota: RowQuota | None = None  # None: no quota known for this model
+    quota_unknown: bool = False  # the quotas of its region could not be read
 
     @property
     def model_id(self) -> str:
@@ -128,7 +132,20 @@ class ModelRow:
     def csv_fields() -> tuple[str, ...]:
         names = (f.name for f in fields(WindowFigures))
         money = ("cost_usd", "usd_per_hour", "cache_savings_usd")
-        return ("region", "account", "model_id", "provider", "profile", *names, *money)
+        return ("region", "account", "model_id", "provider", "profile", *names, *money, *QUOTA_CSV)
+
+    def quota_csv(self) -> dict[str, float | None]:
+        """The flat quota fields of a CSV line (empty when not known)."""
+        quota = self.quota
+        tpm, rpm = (quota.tpm, quota.rpm) if quota else (None, None)
+        tpd = quota.tpd if quota else None
+        return {
+            "tpm_limit": tpm.limit if tpm else None,
+            "tpm_peak_pct": tpm.peak_pct if tpm else None,
+            "rpm_limit": rpm.limit if rpm else None,
+            "rpm_peak_pct": rpm.peak_pct if rpm else None,
+            "tpd_used_pct": tpd.used_pct if tpd else None,
+        }
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -143,6 +160,7 @@ class ModelRow:
         out["cost_usd"] = self.cost.window_usd if self.cost else None
         out["usd_per_hour"] = self.cost.usd_per_hour if self.cost else None
         out["cache_savings_usd"] = self.cost.cache_savings_usd if self.cost else None
+        out["quota"] = self.quota.to_dict() if self.quota else None
         return out
 
 
@@ -172,6 +190,10 @@ class Snapshot:
     warnings: tuple[str, ...] = ()
     # region -> why its newest poll failed; its rows are the last good ones (stale)
     region_errors: Mapping[str, str] = field(default_factory=dict)
+    # region -> why its quotas could not be read (the rest works on without them)
+    quota_errors: Mapping[str, str] = field(default_factory=dict)
+    # region -> the account-wide daily quota against the models' 24-hour totals
+    tpd_account: Mapping[str, DailyUsage] = field(default_factory=dict)
 
     @property
     def period_starts(self) -> range:

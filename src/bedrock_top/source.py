@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
+from bedrock_top.burndown import burndown_of
 from bedrock_top.catalog import (
     METRICS_BY_KEY,
     MODEL_DIMENSION,
@@ -33,6 +34,26 @@ from bedrock_top.plan import (
     plan_groups,
 )
 from bedrock_top.pricing import Price, PriceTable, figures_cost
+from bedrock_top.quota_poll import (
+    QUOTA_KEYS,
+    day_queries,
+    minute_keys,
+    minute_queries,
+    minute_since,
+    model_minutes,
+    quota_tokens,
+    write_minutes,
+)
+from bedrock_top.quota_usage import (
+    DAY_S,
+    LOOKBACK_MINUTES,
+    MINUTE,
+    DailyUsage,
+    QuotaMinutes,
+    daily_usage,
+    share_quotas,
+)
+from bedrock_top.quotas import ModelQuotas, QuotaCatalog, QuotaState, ServiceQuota
 from bedrock_top.series import ModelSeries, span
 from bedrock_top.snapshot import (
     ApiUsage,
@@ -232,7 +253,17 @@ class RegionPoller:
         self.focus: frozenset[ModelKey] = frozenset()  # models shown in full (detail screen)
         self.last_poll_metrics = 0
         # (model, tier) -> (the metric names they were chosen from, the series polled)
-        self._tier_series: dict[tuple[ModelKey, Tier], tuple[dict[str, str], TierSeries]] = {}
+        self._tier_series: dict[tuple[ModelKey, Tier, bool], tuple[dict[str, str], TierSeries]] = {}
+        # Quotas: the catalogue read for this region, the limits matched to each model, and
+        # the models whose quota series this poll reads (a quota and traffic).
+        self.quota_catalog: QuotaCatalog | None = None
+        self.quota_overrides: Mapping[str, str] = {}
+        self.burndown_overrides: Mapping[str, int] = {}
+        self.limits: dict[ModelKey, ModelQuotas] = {}
+        self.account_tpd: ServiceQuota | None = None
+        self._quota_now: set[ModelKey] = set()  # their quota minutes are read this poll
+        self._day_now: set[ModelKey] = set()  # their 24-hour totals are read when due
+        self.quota_error: str | None = None  # why the latest quota read failed
 
     def _window(self, now: float) -> tuple[int, int]:
         period = self.settings.period_s
@@ -250,6 +281,40 @@ class RegionPoller:
             existing = self.models.get(key)
             if existing is None or existing.metric_names != names:
                 self.models[key] = ModelSeries(metric_names=names)
+        self.match_quotas()
+
+    def set_quotas(
+        self,
+        catalog: QuotaCatalog | None,
+        overrides: Mapping[str, str],
+        burndown_overrides: Mapping[str, int],
+    ) -> None:
+        """Use this quota catalogue (None: none known) from the next poll on."""
+        self.quota_catalog = catalog
+        self.quota_overrides = overrides
+        self.burndown_overrides = burndown_overrides
+        self.match_quotas()
+
+    def match_quotas(self) -> None:
+        """Limits for every model of this account (a linked account's quotas are its own,
+        and not read here)."""
+        from bedrock_top.quota_match import account_tpd, match_quotas
+
+        catalog = self.quota_catalog
+        if catalog is None:
+            self.limits, self.account_tpd = {}, None
+            return
+        own = {k for k in self.models if k[0] is None or k[0] == catalog.account}
+        matched = match_quotas(catalog, {k[1] for k in own}, self.quota_overrides)
+        self.limits = {k: q for k in own if (q := matched.get(k[1])) is not None and q}
+        self.account_tpd = account_tpd(catalog)
+
+    def needs_day(self, model: ModelKey) -> bool:
+        limits = self.limits.get(model)
+        own = self.quota_catalog is not None and model[0] in (None, self.quota_catalog.account)
+        return (limits is not None and limits.tpd is not None) or (
+            self.account_tpd is not None and own
+        )
 
     def plan(
         self,
@@ -273,10 +338,15 @@ class RegionPoller:
         groups: dict[QueryGroup, list[MetricQuery]] = {}
         tails: list[MetricQuery] = []  # the queries of the latest ``since`` met so far
         tails_since = None
+        days: list[MetricQuery] = []  # 24-hour totals for daily quotas
         models = [(k, self.models[k]) for k in wake] if wake else self.models.items()
         for model, stored in models:
             tier = (tiers or {}).get(model) or self.tier(*model, stored, start, end)
-            wanted = self.series_for(model, stored, tier)
+            # A model with a quota and traffic: its minutes come with the table's series at a
+            # 1-minute period, or as queries of their own at a longer one.
+            quota = model in self._quota_now
+            piggyback = quota and period == MINUTE
+            wanted = self.series_for(model, stored, tier, piggyback)
             loaded = stored.loaded
             for sk, name, series_id, stat in wanted.per_period:
                 done = loaded.get(series_id)
@@ -286,6 +356,8 @@ class RegionPoller:
                     continue  # read a moment ago, in this poll's first round
                 else:
                     since = max(start, min(end, done) - overlap)
+                if piggyback and series_id[0] in QUOTA_KEYS and series_id[1] == SUM:
+                    since = min(since, minute_since(stored, series_id[0], end, overlap))
                 since -= since % period
                 if since != tails_since:  # (rare: most series of a poll share one since)
                     tails = groups.setdefault((since, period, False), [])
@@ -295,12 +367,23 @@ class RegionPoller:
                 whole = groups.setdefault((start, window_s, True), [])
                 for sk, name, stat in wanted.whole_window:
                     whole.append(MetricQuery(sk, name, window_s, start, stat))
-        return plan_groups(groups, end, now), start, end
+            if quota and not piggyback:
+                for q in minute_queries(self.region, model, stored, end, overlap):
+                    groups.setdefault((q.start, q.period, False), []).append(q)
+            if model in self._day_now:
+                days.extend(day_queries(self.region, model, stored, end))
+        calls = plan_groups(groups, end, now)
+        if days:  # a 24-hour range of their own: in a shared call every tail would span it
+            calls += plan_groups({(end - DAY_S, DAY_S, True): days}, end, now)
+        return calls, start, end
 
-    def series_for(self, model: ModelKey, stored: ModelSeries, tier: Tier) -> TierSeries:
+    def series_for(
+        self, model: ModelKey, stored: ModelSeries, tier: Tier, quota: bool = False
+    ) -> TierSeries:
         """The series a model in ``tier`` is polled for: kept for as long as the model
-        publishes the same metrics."""
-        cached = self._tier_series.get((model, tier))
+        publishes the same metrics. ``quota``: also the quota estimate per period (the
+        table's own series give the other quota figures)."""
+        cached = self._tier_series.get((model, tier, quota))
         if cached is not None and cached[0] is stored.metric_names:
             return cached[1]
         period, window_s = self.settings.period_s, self.settings.window_s
@@ -309,6 +392,8 @@ class RegionPoller:
         whole_window: list[tuple[SeriesKey, str, Mapping[str, Any]]] = []
         for key, name in stored.metric_names.items():
             period_stats, window_stats = METRICS_BY_KEY[key].stats(tier)
+            if quota and key == "tpm_quota" and SUM not in period_stats:
+                period_stats = (*period_stats, SUM)
             for stat in period_stats:
                 sk = SeriesKey(self.region, *model, key, stat)
                 per_period.append(
@@ -323,7 +408,7 @@ class RegionPoller:
             frozenset(series_id for _, _, series_id, _ in per_period),
             frozenset((sk.metric, sk.stat) for sk, _, _ in whole_window),
         )
-        self._tier_series[(model, tier)] = (stored.metric_names, found)
+        self._tier_series[(model, tier, quota)] = (stored.metric_names, found)
         return found
 
     def tier(
@@ -353,6 +438,9 @@ class RegionPoller:
         start, end = self._window(now)
         tiers = {k: self.tier(*k, s, start, end) for k, s in self.models.items()}
         self.messages = []
+        active = [k for k, t in tiers.items() if t != "heartbeat"]
+        self._quota_now = {k for k in active if self.needs_minutes(k)}
+        self._day_now = {k for k in active if self.needs_day(k)}
         calls, _, _ = self.plan(now, tiers=tiers)
         self._run(calls)
         # A model whose heartbeat just showed traffic gets the rest of its series now: a
@@ -364,16 +452,23 @@ class RegionPoller:
                 if now_tier != "heartbeat":
                     woken[key] = now_tier
         if woken:
+            self._quota_now |= {k for k in woken if self.needs_minutes(k)}
+            self._day_now |= {k for k in woken if self.needs_day(k)}
             more, _, _ = self.plan(now, wake=woken, tiers=woken)
             self._run(more)
             calls += more
         # A series this poll did not ask for would go stale: drop it, so its figures show as
         # unknown and it is re-read over the whole window when wanted again.
         for key, stored in self.models.items():
-            asked = self.series_for(key, stored, tiers[key])
+            quota = key in self._quota_now and self.settings.period_s == MINUTE
+            if key not in self._quota_now and stored.minutes_loaded:
+                stored.forget_minutes()
+            if key not in self._day_now and stored.day_until is not None:
+                stored.forget_day()
+            asked = self.series_for(key, stored, tiers[key], quota)
             per_period, whole_window = asked.per_period_ids, asked.whole_window_ids
             if key in woken:
-                also = self.series_for(key, stored, woken[key])
+                also = self.series_for(key, stored, woken[key], quota)
                 per_period |= also.per_period_ids
                 whole_window |= also.whole_window_ids
             if stored.loaded.keys() <= per_period and stored.window_stats.keys() <= whole_window:
@@ -384,6 +479,11 @@ class RegionPoller:
                 s: v for s, v in stored.window_stats.items() if s in whole_window
             }
         self.last_poll_metrics = sum(len(c.queries) for c in calls)
+
+    def needs_minutes(self, model: ModelKey) -> bool:
+        """Whether the model has a per-minute quota (TPM or RPM), read minute by minute."""
+        limits = self.limits.get(model)
+        return limits is not None and (limits.tpm is not None or limits.rpm is not None)
 
     def _run(self, calls: list[Call]) -> None:
         for call in calls:
@@ -397,29 +497,86 @@ class RegionPoller:
         where = span(call.start, call.end, period, size)  # the same for every series here
         no_points: tuple[Sequence[float], Sequence[float]] = ((), ())
         models, failed, series = self.models, result.failed, result.series
+        quota_now = self._quota_now
         for qid, query in call.queries.items():
             if qid in failed:
                 continue
             key = query.key
-            stored = models.get((key.account, key.model_id))
+            model = (key.account, key.model_id)
+            stored = models.get(model)
             if stored is None:
                 continue
             series_id = (key.metric, key.stat)
             stamps, values = series.get(qid, no_points)
             if key.window:
-                stored.window_stats[series_id] = _window_value(stamps, values, query.start)
+                value = _window_value(stamps, values, query.start)
+                if query.period == DAY_S:  # a 24-hour total for a daily quota
+                    stored.day_sums[key.metric] = value or 0.0
+                    stored.day_until = call.end
+                else:
+                    stored.window_stats[series_id] = value
                 continue
+            if (
+                query.period == MINUTE
+                and model in quota_now
+                and key.stat == SUM
+                and key.metric in QUOTA_KEYS
+            ):
+                write_minutes(stored, key.metric, call.start, call.end, stamps, values)
+            if query.period != period:
+                continue  # a quota minute series beside a longer table period
             stored.ring(series_id, period, size).write(where, stamps, values)
             stored.loaded[series_id] = call.end
 
     def rows(self, now: float, cost_of: CostOf | None = None) -> list[ModelRow]:
         start, end = self._window(now)
         period = self.settings.period_s
-        latest = complete_index(start, end, period, int(now) - self.settings.settle_s)
-        return [
-            build_row(self.region, account, model_id, stored, start, end, period, latest, cost_of)
-            for (account, model_id), stored in self.models.items()
-        ]
+        complete_until = int(now) - self.settings.settle_s
+        latest = complete_index(start, end, period, complete_until)
+        rows: dict[ModelKey, ModelRow] = {}
+        quota_of: dict[ModelKey, tuple[ModelQuotas, QuotaMinutes, float | None, int | None]] = {}
+        for key, stored in self.models.items():
+            rows[key] = build_row(self.region, *key, stored, start, end, period, latest, cost_of)
+            limits = self.limits.get(key)
+            if limits is not None and self._quota_ready(key, stored, start, end):
+                factor = burndown_of(self.quota_catalog, key[1], self.burndown_overrides)
+                minutes = model_minutes(stored, complete_until, factor)
+                day = quota_tokens(stored, factor)
+                quota_of[key] = (limits, minutes, day, stored.day_until)
+        for key, quota in share_quotas(quota_of).items():
+            rows[key] = replace(rows[key], quota=quota)
+        if self.quota_catalog is None and self.quota_error is not None:
+            return [replace(row, quota_unknown=True) for row in rows.values()]
+        return list(rows.values())
+
+    def _quota_ready(self, key: ModelKey, stored: ModelSeries, start: int, end: int) -> bool:
+        """Whether a model's quota figures can be shown: its minutes are read, or it is idle
+        over a window that covers the quota's hour (nothing to read: every minute is 0).
+        Until then the row shows no quota figure rather than a false 0 %."""
+        if not self.needs_minutes(key):
+            return True  # a daily quota only: its total shows once read
+        if all(k in stored.minutes_loaded for k in minute_keys(stored.metric_names)):
+            return True
+        if key in self._quota_now or self.settings.window_s < LOOKBACK_MINUTES * MINUTE:
+            return False
+        heartbeat = [stored.rings.get(s) for s in HEARTBEAT_SERIES if s in stored.loaded]
+        return bool(heartbeat) and not any(r.has_data(start, end) for r in heartbeat if r)
+
+    def account_daily(self) -> DailyUsage | None:
+        """The account-wide daily quota against the 24-hour totals of the models read for it
+        (those with traffic in the window: an idle model adds nothing to the last hour and
+        is not read, so a model busy earlier in the day is missing from this sum)."""
+        quota = self.account_tpd
+        if quota is None:
+            return None
+        used, until = 0.0, None
+        for (_account, model_id), stored in self.models.items():
+            if stored.day_until is None:
+                continue
+            factor = burndown_of(self.quota_catalog, model_id, self.burndown_overrides)
+            used += quota_tokens(stored, factor) or 0.0
+            until = max(until or 0, stored.day_until)
+        return daily_usage(quota, used, until) if until is not None else None
 
 
 def _attempt(poll: Callable[[], None]) -> BaseException | None:
@@ -515,6 +672,21 @@ class Poller:
         for name, region_poller in self.regions.items():
             region_poller.focus = frozenset(wanted[name])
 
+    def set_quota_state(
+        self,
+        region: str,
+        state: QuotaState,
+        burndown_overrides: Mapping[str, int] | None = None,
+    ) -> None:
+        """Quotas read for ``region`` (from the Service Quotas and Bedrock APIs, or the disk
+        cache): matched to the models from the next snapshot on. A failed read keeps the
+        last catalogue it had and is named in ``Snapshot.quota_errors``."""
+        region_poller = self.regions.get(region)
+        if region_poller is None:
+            return
+        region_poller.quota_error = state.error
+        region_poller.set_quotas(state.catalog, state.overrides, burndown_overrides or {})
+
     def set_cost_aware(self, cost_aware: bool) -> None:
         """From the next poll on, ask for only what the table shows (True) or for every metric
         of every model (False: the table shows or sorts by a window percentile, or an export
@@ -559,6 +731,16 @@ class Poller:
             api=self.usage(),
             warnings=tuple(dict.fromkeys(messages)),
             region_errors=dict(self._region_errors),
+            quota_errors={
+                name: region.quota_error
+                for name, region in self.regions.items()
+                if region.quota_error is not None
+            },
+            tpd_account={
+                name: daily
+                for name, region in self.regions.items()
+                if (daily := region.account_daily()) is not None
+            },
         )
 
     def _cost_of(
@@ -576,6 +758,12 @@ class Poller:
         clients = {name: r.client for name, r in self.regions.items()}
         poller = Poller(clients, replace(settings), self.clock, self.prices, self.reconnect)
         poller.profile = self.profile
+        for name, region in self.regions.items():  # quotas do not depend on the window
+            again = poller.regions[name]
+            again.quota_error = region.quota_error
+            again.set_quotas(
+                region.quota_catalog, region.quota_overrides, region.burndown_overrides
+            )
         self.close()
         return poller
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bedrock_top.quotas import QuotaKind
 from bedrock_top.snapshot import PRICED_KEYS, ModelRow, Snapshot
 
 Series = tuple[float, ...]
@@ -72,3 +73,13 @@ def account_totals(snapshot: Snapshot, rows: Sequence[ModelRow] | None = None) -
         spend_usd_per_hour=sum(r.cost.usd_per_hour or 0.0 for r in rows if r.cost),
         unpriced_models=sum(1 for r in rows if r.cost is None and r.window.invocations),
     )
+
+
+def quota_worst(rows: Sequence[ModelRow]) -> tuple[ModelRow, QuotaKind, float] | None:
+    """The row whose quota is fullest: (row, kind, percent), TPD counted by its daily use."""
+    worst: tuple[ModelRow, QuotaKind, float] | None = None
+    for row in rows:
+        found = row.quota.worst() if row.quota is not None else None
+        if found is not None and (worst is None or found[1] > worst[2]):
+            worst = (row, found[0], found[1])
+    return worst

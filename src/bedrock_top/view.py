@@ -12,7 +12,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from typing import Final
 
-from bedrock_top.cells import CellStyle, cell, choose_style
+from bedrock_top.cells import CellStyle, choose_style, row_cell
 from bedrock_top.columns import (
     COLUMNS_BY_KEY,
     DEFAULT_SORT_LIVE,
@@ -320,7 +320,7 @@ def cell_value(slot: Slot, row: ModelRow, style: CellStyle | None) -> str:
     """The text of a numeric or plain cell (model and sparkline cells are drawn elsewhere)."""
     if slot.column is None:
         return ""
-    return cell(slot.column, slot.column.value(row), style or CellStyle())
+    return row_cell(slot.column, row, style or CellStyle())
 
 
 def spark_values(row: ModelRow, metric: str) -> list[float | None]:
@@ -370,6 +370,7 @@ def row_signature(row: ModelRow, slots: Sequence[Slot], state: ViewState) -> tup
     """Everything a row's cells are drawn from: equal signatures draw equal cells, so the
     table can skip rows that did not change (most rows, most polls)."""
     values: list[object] = [s.column.value(row) for s in slots if s.column is not None]
+    values.append(row.quota_unknown)
     if any(s.column is None for s in slots):
         values.extend(row.series[k] for k in SPARK_INPUTS[state.spark_metric])
     return tuple(values)

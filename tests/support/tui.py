@@ -12,7 +12,10 @@ from textual.pilot import Pilot
 
 from bedrock_top.config import Settings
 from bedrock_top.demo import DemoCloudWatch
+from bedrock_top.demo_quotas import DemoQuotaClients
 from bedrock_top.pricing import PriceTable
+from bedrock_top.quota_fetch import QuotaSource
+from bedrock_top.quota_keeper import QuotaKeeper
 from bedrock_top.source import CloudWatchClient, Poller, PollSettings
 from bedrock_top.tui.app import BedrockTopApp
 
@@ -42,9 +45,11 @@ def make_app(
     period_s: int = 60,
     seed: int = 1,
     reconnect: Callable[[str], CloudWatchClient] | None = None,
+    quotas: bool = True,
     **settings: object,
 ) -> BedrockTopApp:
-    """An app over the demo backend (or ``clients``) with a frozen clock."""
+    """An app over the demo backend (or ``clients``) with a frozen clock; with ``quotas``,
+    the demo account's quotas, read before the app starts (so the first poll shows them)."""
     clock = clock or FakeClock()
     if clients is None:
         clients = {"us-east-1": DemoCloudWatch(seed=seed, clock=clock)}
@@ -63,7 +68,24 @@ def make_app(
         prices=prices,
         reconnect=reconnect,
     )
-    return BedrockTopApp(config, poller, clock=clock, export_dir=tmp_path)
+    keeper = None
+    if quotas:
+        keeper = QuotaKeeper(
+            {
+                region: QuotaSource(region, demo_quota_clients(seed, region, clock), None, clock)
+                for region in clients
+            },
+            clock=clock,
+        )
+        keeper.update(poller)
+    return BedrockTopApp(config, poller, clock=clock, export_dir=tmp_path, quotas=keeper)
+
+
+def demo_quota_clients(
+    seed: int, region: str, clock: Callable[[], float]
+) -> Callable[[], tuple[Any, Any, Any]]:
+    demo = DemoQuotaClients(seed=seed, region=region, clock=clock)
+    return lambda: (demo, demo, demo)
 
 
 async def settle(pilot: Pilot[int]) -> None:

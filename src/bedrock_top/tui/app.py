@@ -41,6 +41,7 @@ from bedrock_top.errors import describe_error
 from bedrock_top.export import export_csv
 from bedrock_top.logs import setup_file_logging
 from bedrock_top.panels import model_charts, totals_charts
+from bedrock_top.quota_keeper import QuotaKeeper
 from bedrock_top.snapshot import ModelRow, Snapshot
 from bedrock_top.source import Clock, Poller, PollSettings
 from bedrock_top.spikes import Alert, SpikeTracker
@@ -97,6 +98,10 @@ class PollDone(Message):
         self.totals = totals
 
 
+class QuotasChanged(Message):
+    """New quota limits (or a new failure to read them): poll again now to show them."""
+
+
 class BedrockTopApp(App[int]):
     """bedrock-top's live table."""
 
@@ -121,6 +126,7 @@ class BedrockTopApp(App[int]):
         Binding("s", "spark", "Spark"),
         Binding("v", "pane", "Charts"),
         Binding("a", "events", "Events"),
+        Binding("u", "quotas", "Quotas", show=False),
         Binding("ctrl+s", "export", "Export CSV"),
     ]
 
@@ -131,10 +137,12 @@ class BedrockTopApp(App[int]):
         *,
         clock: Clock = time.time,
         export_dir: Path | None = None,
+        quotas: QuotaKeeper | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
         self.poller = poller
+        self.quotas = quotas
         self.clock = clock
         self.export_dir = export_dir
         sort = settings.sort or DEFAULT_SORT_LIVE
@@ -265,6 +273,10 @@ class BedrockTopApp(App[int]):
             self.post_message(PollDone(generation, None, exc))
         else:
             self.post_message(PollDone(generation, snapshot, None, totals))
+        # Quotas are read after the first rows are on screen (never delaying them), then
+        # again when due; new limits get their own poll at once.
+        if self.quotas is not None and self.quotas.update(poller):
+            self.post_message(QuotasChanged())
 
     def on_poll_done(self, message: PollDone) -> None:
         self.in_flight = False
@@ -280,6 +292,17 @@ class BedrockTopApp(App[int]):
             self.start_poll()
             return
         self.next_poll = self.set_timer(self._next_delay(), self.start_poll)
+
+    def on_quotas_changed(self, _: QuotasChanged) -> None:
+        self.start_poll()
+
+    def action_quotas(self) -> None:
+        if self.quotas is None:
+            self._set_status("quotas: not read in this mode")
+            return
+        self.quotas.ask_refresh()
+        self._set_status("reading the quotas again…")
+        self.start_poll()
 
     def _next_delay(self) -> float:
         """The interval; after failures, exponential backoff capped at min(interval, 60 s)."""
@@ -302,6 +325,9 @@ class BedrockTopApp(App[int]):
             self._set_status(f"⚠ stale rows (last good data kept) — {failed}", from_poll=True)
             for region, why in snapshot.region_errors.items():
                 log.warning("region %s failed: %s", region, why)
+        elif snapshot.quota_errors:  # the rest works on; the quota column shows ?
+            why = next(iter(snapshot.quota_errors.values()))
+            self._set_status(f"⚠ {why} — Quota % shows ?", from_poll=True)
         elif snapshot.warnings:
             self._set_status(snapshot.warnings[0], from_poll=True)
         elif self._status_from_poll:  # the poll's own trouble is over; user messages stay
@@ -714,11 +740,11 @@ def _default_export_dir() -> Path:
 
 def run_app(settings: Settings) -> int:
     """Build clients and the poller, then run the TUI until the user quits."""
-    from bedrock_top.cli import make_poller
+    from bedrock_top.cli import make_poller, make_quota_keeper
 
     setup_file_logging()
     poller = make_poller(settings)
-    app = BedrockTopApp(settings, poller)
+    app = BedrockTopApp(settings, poller, quotas=make_quota_keeper(settings, tuple(poller.regions)))
     try:
         app.run()
     finally:

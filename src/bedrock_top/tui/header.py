@@ -3,17 +3,27 @@ totals (the same sums the totals panel graphs)."""
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 
 from rich.text import Text
 from textual.widget import Widget
 
+from bedrock_top.catalog import parse_model_id
 from bedrock_top.columns import fmt_span
 from bedrock_top.format import fmt_count, fmt_pct, fmt_usd
 from bedrock_top.pricing import api_usd_per_hour
 from bedrock_top.snapshot import RECENT_S, Snapshot
-from bedrock_top.totals import Totals
+from bedrock_top.totals import Totals, quota_worst
+
+
+def short_model(model_id: str) -> str:
+    """A model id without provider, date and version: 'us.claude-sonnet-4' (header room)."""
+    info = parse_model_id(model_id)
+    name = info.base_id.split(".", 1)[-1] if info.provider else info.base_id
+    name = re.sub(r"-\d{8}(-v\d+(:\d+)?)?$|-v\d+:\d+$", "", name)
+    return f"{info.profile}.{name}" if info.profile and info.profile != "application" else name
 
 
 def fmt_age(seconds: float) -> str:
@@ -135,6 +145,15 @@ def header_text(
     line.append(f"{fmt_count(round(rates['invocations']))} inv", style="bold")
     line.append(f" · {fmt_count(round(rates['input_tokens']))} in tok")
     line.append(f" · {fmt_count(round(rates['output_tokens']))} out tok")
+    worst = quota_worst(snapshot.rows)
+    if worst is not None:  # the first question in an incident: are we hitting a quota?
+        row, kind, pct = worst
+        style = "bold red" if pct >= 90 else "bold yellow" if pct >= 70 else ""
+        line.append(" │ quota ")
+        line.append(f"{pct:.0f}% {kind.upper()}", style=style)
+        line.append(f" {short_model(row.model_id)}")
+    elif any(r.quota_unknown for r in snapshot.rows):
+        line.append(" │ quota ?")
     spend = totals.spend_usd_per_hour
     line.append(f" │ spend {fmt_usd(spend)}/h", style="bold")
     line.append(f" ({fmt_span(RECENT_S)}) ≈ {fmt_usd(spend * 24)}/day")

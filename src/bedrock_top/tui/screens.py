@@ -15,11 +15,12 @@ from textual.widgets import Footer, Static
 
 from bedrock_top.format import fmt_count, fmt_ms, fmt_pct, fmt_usd
 from bedrock_top.panels import ChartSpec, model_charts
+from bedrock_top.quota_usage import quota_lines
 from bedrock_top.snapshot import ModelRow, Snapshot
 from bedrock_top.spikes import Alert, headline
 from bedrock_top.tui.charts import ChartBox, chart_row
 
-MAX_DETAIL_CHARTS = 14
+MAX_DETAIL_CHARTS = 16
 
 
 def detail_summary(row: ModelRow) -> Table:
@@ -50,6 +51,8 @@ def detail_summary(row: ModelRow) -> Table:
     ]
     if w.tpm_quota is not None:
         pairs.append(("Est. TPM quota", fmt_count(w.tpm_quota)))
+    if row.quota_unknown:
+        pairs.append(("Quotas", "? (could not be read)"))
     cost = row.cost
     pairs += [
         ("Cost (window)", fmt_usd(cost.window_usd) if cost else "? (no known price)"),
@@ -64,6 +67,17 @@ def detail_summary(row: ModelRow) -> Table:
     return table
 
 
+def detail_quota(row: ModelRow) -> Text:
+    """The model's quotas and its throttled minutes with their reasons (empty without)."""
+    if row.quota is None:
+        return Text()
+    return Text("\n".join(quota_lines(row.quota, utc_minute)))
+
+
+def utc_minute(t: int) -> str:
+    return time.strftime("%H:%MZ", time.gmtime(t))
+
+
 class DetailScreen(Screen[None]):
     """Every metric of one model over the window: its figures, then a chart per metric."""
 
@@ -76,6 +90,7 @@ class DetailScreen(Screen[None]):
     DetailScreen { layout: vertical; }
     DetailScreen #detail-title { height: 1; background: $panel; padding: 0 1; text-style: bold; }
     DetailScreen #detail-summary { height: auto; padding: 0 1; }
+    DetailScreen #detail-quota { height: auto; padding: 0 1; }
     DetailScreen #detail-scroll { height: 1fr; }
     DetailScreen #detail-charts {
         grid-size: 2; grid-gutter: 0 1; grid-rows: 9; height: auto; padding: 0 1;
@@ -92,9 +107,11 @@ class DetailScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(id="detail-title")
         yield Static(id="detail-summary")
-        with VerticalScroll(id="detail-scroll"), Grid(id="detail-charts"):
-            for i in range(MAX_DETAIL_CHARTS):
-                yield ChartBox(id=f"detail-chart-{i}")
+        with VerticalScroll(id="detail-scroll"):
+            with Grid(id="detail-charts"):
+                for i in range(MAX_DETAIL_CHARTS):
+                    yield ChartBox(id=f"detail-chart-{i}")
+            yield Static(id="detail-quota")  # under the quota charts, every throttled minute
         yield Footer()
 
     def on_mount(self) -> None:
@@ -125,6 +142,9 @@ class DetailScreen(Screen[None]):
             + ("fetching window percentiles…" if self.waiting else "Esc back")
         )
         self.query_one("#detail-summary", Static).update(detail_summary(row))
+        quota = detail_quota(row)
+        self.query_one("#detail-quota", Static).update(quota)
+        self.query_one("#detail-quota", Static).display = bool(quota.plain)
         boxes = list(self.query(ChartBox))
         chart_row(boxes, self.charts())
         self._fit_grid()
@@ -149,6 +169,7 @@ HELP_KEYS: tuple[tuple[str, str], ...] = (
     ("[ ]", "time window: 15m 1h 3h 12h 1d 3d 7d"),
     ("e", "problems only: alerts firing, error rate over the limit, or >= 1% throttled"),
     ("a", "events: every alert since start"),
+    ("u", "read the quotas again from Service Quotas (they are cached for 12 h)"),
     ("Ctrl+S", "export the table as CSV (every figure)"),
     ("Ctrl+P", "command palette"),
     ("?", "this help"),
@@ -157,7 +178,9 @@ HELP_KEYS: tuple[tuple[str, str], ...] = (
 HELP_NOTES = (
     "Per-minute columns (Inv/min, Lat p90, ...) read the newest complete minute (the "
     "header's 'as of'); columns marked 1h, 3h, ... cover the window; $/h 15m is the "
-    "spend rate over the last 15 complete minutes. ░ is a minute still arriving."
+    "spend rate over the last 15 complete minutes. Quota % pk is the busiest complete "
+    "minute of the last 60 against the model's TPM or RPM quota (yellow from 70 %, red "
+    "from 90 %). ░ is a minute still arriving."
 )
 
 

@@ -28,7 +28,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from bedrock_top.cells import CellStyle
+from bedrock_top.cells import CellStyle, level
 from bedrock_top.snapshot import ModelRow, Snapshot
 from bedrock_top.view import (
     GAP,
@@ -63,6 +63,8 @@ class ModelTable(ScrollView, can_focus=True):
         "model-table--sorted",
         "model-table--cursor",
         "model-table--odd-row",
+        "model-table--warning",
+        "model-table--critical",
     }
     DEFAULT_CSS = """
     ModelTable { height: 1fr; background: $surface; }
@@ -72,6 +74,8 @@ class ModelTable(ScrollView, can_focus=True):
         color: $block-cursor-foreground; text-style: bold; }
     ModelTable:blur > .model-table--cursor { background: $block-cursor-blurred-background; }
     ModelTable > .model-table--odd-row { background: $surface-lighten-1; }
+    ModelTable > .model-table--warning { color: $warning; }
+    ModelTable > .model-table--critical { color: $error; text-style: bold; }
     """
 
     cursor_row: reactive[int] = reactive(0, always_update=True)
@@ -280,6 +284,10 @@ class ModelTable(ScrollView, can_focus=True):
             elif col.numeric:
                 text = Text(plain[col.key][-(col.width - 1) :].rjust(col.width - 1))
                 text.append(FLAG if flagged else " ")
+                reached = level(col.column, col.column.value(row))
+                if reached:
+                    name = "model-table--warning" if reached == 1 else "model-table--critical"
+                    text.stylize(self.get_component_rich_style(name), 0, col.width - 1)
             else:
                 text = Text(plain[col.key][: col.width])
             if stale:
