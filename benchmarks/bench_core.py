@@ -33,8 +33,11 @@ from botocore.serialize import JSONSerializer
 from bedrock_top import aws, wire
 from bedrock_top.catalog import METRICS_BY_KEY, naive_metrics_per_model
 from bedrock_top.demo import DemoCloudWatch
+from bedrock_top.demo_quotas import DemoQuotaClients
 from bedrock_top.plan import MAX_QUERIES_PER_CALL
 from bedrock_top.pricing import PriceTable
+from bedrock_top.quota_fetch import QuotaSource
+from bedrock_top.quota_keeper import QuotaKeeper
 from bedrock_top.source import Poller, PollSettings
 
 ROOT = Path(__file__).resolve().parent
@@ -112,14 +115,22 @@ def api_calls(models: int) -> dict[str, Any]:
     return out
 
 
-def monitoring_cost(hours: float) -> dict[str, Any]:
-    """Metrics requested per hour at default settings on the demo workload vs a naive poller
-    asking every catalogue metric-statistic of every discovered model every interval."""
+def monitoring_cost(hours: float, quotas: bool = True) -> dict[str, Any]:
+    """Metrics requested per hour at default settings on the demo workload (with the demo
+    account's quotas, as the live monitor reads them) vs a naive poller asking every
+    catalogue metric-statistic of every discovered model every interval."""
     clock = Clock()
     poller = Poller({"us-east-1": DemoCloudWatch(seed=0, clock=clock)}, PollSettings(), clock)
+    keeper = None
+    if quotas:
+        demo = DemoQuotaClients(seed=0, clock=clock)
+        source = QuotaSource("us-east-1", lambda: (demo, demo, demo), None, clock)
+        keeper = QuotaKeeper({"us-east-1": source}, clock=clock)
     polls = round(hours * 60)
     for _ in range(polls):
         poller.poll()
+        if keeper is not None:  # as the app: after the poll, when due
+            keeper.update(poller)
         clock.now += 60
     models = len(poller.regions["us-east-1"].models)
     ours = poller.usage().metrics_requested / hours
@@ -133,6 +144,7 @@ def monitoring_cost(hours: float) -> dict[str, Any]:
         "usd_per_day": ours * 24 * 0.01 / 1000,
         "naive_usd_per_day": naive * 24 * 0.01 / 1000,
         "models_active_at_end": len(active),
+        "quotas": quotas,
     }
 
 
@@ -455,6 +467,7 @@ def main() -> None:
         "heartbeat_metrics": sum(1 for s in METRICS_BY_KEY.values() if s.heartbeat),
         "api_calls": [api_calls(n) for n in sizes],
         "monitoring_cost": monitoring_cost(0.25 if args.quick else 4),
+        "monitoring_cost_without_quotas": monitoring_cost(0.25 if args.quick else 4, False),
         "processing": [processing(n, 2 if args.quick else 5) for n in sizes],
         "end_to_end": [end_to_end(n, 2 if args.quick else 5) for n in sizes],
         "one_call": one_call(50 if args.quick else 1000, 3 if args.quick else 20),

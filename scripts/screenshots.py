@@ -15,7 +15,10 @@ from textual.pilot import Pilot
 
 from bedrock_top.config import Settings
 from bedrock_top.demo import DemoCloudWatch
+from bedrock_top.demo_quotas import DemoQuotaClients
 from bedrock_top.pricing import PriceTable
+from bedrock_top.quota_fetch import QuotaSource
+from bedrock_top.quota_keeper import QuotaKeeper
 from bedrock_top.source import Poller, PollSettings
 from bedrock_top.tui.app import BedrockTopApp
 
@@ -30,13 +33,25 @@ async def settle(pilot: Pilot[int]) -> None:
 
 
 async def shoot(
-    name: str, steps: Callable[[Pilot[int]], Awaitable[None]], size: tuple[int, int] = SIZE
+    name: str,
+    steps: Callable[[Pilot[int]], Awaitable[None]],
+    size: tuple[int, int] = SIZE,
+    **settings: object,
 ) -> Path:
     clock = lambda: FROZEN  # noqa: E731 - a frozen clock
     clients = {"us-east-1": DemoCloudWatch(seed=1, clock=clock)}
     prices = PriceTable.load(cache_path=OUT / "no-cache.json")  # bundled prices only
     poller = Poller(clients, PollSettings(), clock=clock, prices=prices)
-    app = BedrockTopApp(Settings(demo=True), poller, clock=clock)
+    demo = DemoQuotaClients(seed=1, clock=clock)
+    source = QuotaSource("us-east-1", lambda: (demo, demo, demo), None, clock)
+    quotas = QuotaKeeper({"us-east-1": source}, clock=clock)
+    quotas.update(poller)  # the demo account's quotas, on the first screen already
+    app = BedrockTopApp(
+        Settings(demo=True, **settings),  # type: ignore[arg-type]
+        poller,
+        clock=clock,
+        quotas=quotas,
+    )
     async with app.run_test(size=size) as pilot:
         await settle(pilot)
         await steps(pilot)
@@ -63,6 +78,11 @@ async def main() -> None:
     async def events(pilot: Pilot[int]) -> None:
         await pilot.press("a")
 
+    async def quota(pilot: Pilot[int]) -> None:  # the fullest quota's detail, its reasons
+        await pilot.press("home", "enter")
+        await settle(pilot)
+        pilot.app.screen.query_one("#detail-scroll").scroll_to(y=9, animate=False)
+
     for name, steps, size in (
         ("main", nothing, SIZE),
         ("main-100x30", nothing, (100, 30)),
@@ -72,6 +92,7 @@ async def main() -> None:
         ("events", events, SIZE),
     ):
         print(await shoot(name, steps, size))
+    print(await shoot("quota", quota, (160, 50), sort="quota"))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from bedrock_top.cells import level
 from bedrock_top.columns import COLUMNS_BY_KEY
 from bedrock_top.demo_quotas import DemoQuotaClients
 from bedrock_top.quota_fetch import QuotaSource
+from bedrock_top.quota_keeper import RETRY_S as QUOTA_RETRY_S
 from bedrock_top.quota_keeper import QuotaKeeper
 from bedrock_top.tui.app import BedrockTopApp
 from bedrock_top.tui.charts import ChartBox
@@ -72,9 +73,14 @@ async def test_detail_draws_quota_lines_and_explains_throttles() -> None:
 
 
 class DeniedQuotas(DemoQuotaClients):
-    """The demo account, for an identity without servicequotas:ListServiceQuotas."""
+    """The demo account, for an identity without servicequotas:ListServiceQuotas (until
+    ``denied`` is cleared: the policy was fixed)."""
 
-    def list_service_quotas(self, **_: Any) -> dict[str, Any]:
+    denied = True
+
+    def list_service_quotas(self, **kwargs: Any) -> dict[str, Any]:
+        if not self.denied:
+            return super().list_service_quotas(**kwargs)
         raise ClientError(
             {
                 "Error": {
@@ -136,3 +142,27 @@ async def test_u_reads_the_quotas_again() -> None:
         await settle(pilot)
         assert demo.reads == 2
         assert row_of(app, SONNET).quota is not None
+
+
+async def test_quotas_come_back_after_access_is_granted() -> None:
+    """A denied read is retried every five minutes; once it works the '?' turns into
+    figures and the status line clears, without a restart."""
+    clock = FakeClock()
+    app = make_app(clock=clock, quotas=False)
+    denied = DeniedQuotas(seed=1, clock=clock)
+    app.quotas = QuotaKeeper(
+        {"us-east-1": QuotaSource("us-east-1", lambda: (denied, denied, denied), None, clock)},
+        clock=clock,
+    )
+    async with app.run_test(size=(200, 50)) as pilot:
+        await settle(pilot)
+        await poll_now(pilot)
+        assert row_of(app, SONNET).quota_unknown
+        denied.denied = False  # the policy was fixed
+        clock.advance(QUOTA_RETRY_S)
+        await poll_now(pilot)
+        await poll_now(pilot)
+        sonnet = row_of(app, SONNET)
+        assert sonnet.quota is not None
+        assert not sonnet.quota_unknown
+        assert "servicequotas" not in str(app.query_one("#status", Static).render())

@@ -5,7 +5,7 @@ Quotas are counted per minute, so a model with a quota and traffic needs its las
 1-minute period the table's own queries already return those minutes (they only reach a few
 minutes further back on their first read), so the quota figures cost no extra metric; at a
 longer period the minutes are extra queries in the same GetMetricData calls. Daily totals are
-one whole-day datapoint per series, re-read every few minutes, not every poll.
+one whole-day datapoint per series, re-read every 15 minutes, not every poll.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from bedrock_top.series import ModelSeries, Ring, span
 # The last 60 complete minutes end up to settle + 1 minute before the current minute ends:
 # keep a few more than 60 so the oldest of them is always still held.
 MINUTE_SLOTS: Final = LOOKBACK_MINUTES + 6
-DAY_REFRESH_S: Final = 300  # 24-hour totals move slowly: re-read them every 5 minutes
+DAY_REFRESH_S: Final = 900  # 24-hour totals move slowly (15 min is ~1 % of a day)
 QUOTA_KEYS: Final = frozenset((*RPM_KEYS, *COMPUTED_TPM_KEYS, ESTIMATED_TPM_KEY))
 
 

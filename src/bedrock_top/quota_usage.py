@@ -318,7 +318,8 @@ def quota_lines(quota: RowQuota, time_fmt: Callable[[int], str]) -> list[str]:
     if quota.tpd is not None:
         d = quota.tpd
         lines.append(
-            f"TPD quota {d.limit:,.0f} ({d.code}): {d.used:,.0f} in 24 h = {d.used_pct:.1f} %"
+            f"TPD quota {d.limit:,.0f} ({d.code}): {d.used:,.0f} in the 24 h to "
+            f"{time_fmt(d.until)} = {d.used_pct:.1f} %"
         )
     if quota.minutes.sharing > 1:
         lines.append(f"usage counts all {quota.minutes.sharing} model ids sharing the quota")
