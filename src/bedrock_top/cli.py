@@ -225,19 +225,30 @@ def make_poller(settings: Settings) -> Poller:
     return poller
 
 
-def make_quota_keeper(settings: Settings, regions: Sequence[str]) -> QuotaKeeper:
+def make_quota_keeper(
+    settings: Settings,
+    regions: Sequence[str],
+    clients: Mapping[str, CloudWatchClient] | None = None,
+) -> QuotaKeeper:
     """Quota sources for the regions polled: the demo account's, or Service Quotas and the
     Bedrock API through boto3 (endpoints the standard botocore way, never --endpoint-url,
-    which is CloudWatch's), cached on disk for 12 h per account and region."""
+    which is CloudWatch's), cached on disk for 12 h per account and region. The demo sizes
+    its quotas from the demo backend in ``clients`` (the poller's: their caches are shared)."""
     from bedrock_top.quota_fetch import QuotaCache, QuotaSource, default_cache_dir
     from bedrock_top.quota_keeper import QuotaKeeper
 
     sources: dict[str, QuotaSource] = {}
     for region in regions:
         if settings.demo:
+            from bedrock_top.demo import DemoCloudWatch
             from bedrock_top.demo_quotas import DemoQuotaClients
 
-            demo = DemoQuotaClients(seed=settings.seed, region=region)
+            backend = (clients or {}).get(region)
+            demo = DemoQuotaClients(
+                seed=settings.seed,
+                region=region,
+                cloudwatch=backend if isinstance(backend, DemoCloudWatch) else None,
+            )
 
             def demo_clients(demo: DemoQuotaClients = demo) -> tuple[Any, Any, Any]:
                 return demo, demo, demo
@@ -246,11 +257,11 @@ def make_quota_keeper(settings: Settings, regions: Sequence[str]) -> QuotaKeeper
         else:
             from bedrock_top.aws import make_quota_clients
 
-            def clients(region: str = region) -> tuple[Any, Any, Any]:
+            def aws_clients(region: str = region) -> tuple[Any, Any, Any]:
                 return make_quota_clients(settings.profile, region)
 
             cache = QuotaCache(default_cache_dir())
-            sources[region] = QuotaSource(region, clients, cache, profile=settings.profile)
+            sources[region] = QuotaSource(region, aws_clients, cache, profile=settings.profile)
     return QuotaKeeper(sources, settings.quota_overrides, settings.burndown_overrides)
 
 
@@ -271,7 +282,7 @@ def run_once(settings: Settings) -> int:
     poller = make_poller(settings)
     try:
         # The limits first: they decide which quota series the poll asks for.
-        keeper = make_quota_keeper(settings, tuple(poller.regions))
+        keeper = make_quota_keeper(settings, tuple(poller.regions), poller.clients())
         keeper.update(poller)
         snapshot = poller.poll()
     finally:

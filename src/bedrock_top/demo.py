@@ -208,6 +208,11 @@ class DemoCloudWatch:
         self._prefix = lru_cache(maxsize=16_384)(self._make_prefix)
         self._hour_total = lru_cache(maxsize=16_384)(self._make_hour_total)
 
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The clock the data follows (the demo's quotas are sized on it)."""
+        return self._clock
+
     def _add_series(self, index: int, name: str, dims: tuple[tuple[str, str], ...]) -> None:
         self._listing.append((name, dims))
         self._series[(NAMESPACE, name, frozenset(dims))] = index

@@ -82,11 +82,17 @@ class DemoQuotaClients:
     """Drop-in for the Service Quotas, Bedrock and STS clients ``quota_fetch`` uses."""
 
     def __init__(
-        self, seed: int = 0, region: str = "us-east-1", clock: Callable[[], float] = time.time
+        self,
+        seed: int = 0,
+        region: str = "us-east-1",
+        clock: Callable[[], float] = time.time,
+        cloudwatch: DemoCloudWatch | None = None,
     ) -> None:
+        """``cloudwatch``: the demo backend the poller reads (sizing the quotas then warms
+        its caches rather than computing the same hours twice); else one of our own."""
         self.region = region
-        self._cloudwatch = DemoCloudWatch(seed=seed, region=region, clock=clock)
-        self._clock = clock
+        self._cloudwatch = cloudwatch or DemoCloudWatch(seed=seed, region=region, clock=clock)
+        self._clock = cloudwatch.clock if cloudwatch is not None else clock
         self._values: dict[str, float] | None = None
 
     def _peak_per_minute(self, model_id: str) -> tuple[float, float]:

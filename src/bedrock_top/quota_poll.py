@@ -110,11 +110,11 @@ def model_minutes(stored: ModelSeries, complete_until: int, burndown: int) -> Qu
     """One model's own usage minute by minute, from what is stored for it."""
     rings = stored.minutes
 
-    def read(metric: str, t: int) -> float | None:
+    def series(metric: str, first: int) -> list[float] | None:
         ring = rings.get(metric)
-        return ring.get(t) if ring is not None else None
+        return ring.counts(first, LOOKBACK_MINUTES) if ring is not None else None
 
-    return quota_minutes(read, complete_until, tpm_source(stored.metric_names), burndown)
+    return quota_minutes(series, complete_until, tpm_source(stored.metric_names), burndown)
 
 
 def quota_tokens(stored: ModelSeries, burndown: int) -> float | None:

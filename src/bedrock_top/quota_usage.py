@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import Final, Literal, TypeVar
 
 from bedrock_top.quotas import ModelQuotas, QuotaKind, ServiceQuota
@@ -25,8 +24,9 @@ ESTIMATED_TPM_KEY: Final = "tpm_quota"
 NEAR: Final = 0.9  # a quota this full explains a throttle
 
 TpmSource = Literal["EstimatedTPMQuotaUsage", "computed", "Invocations"]
-# metric key -> value in the minute starting at t (None: no datapoint, i.e. nothing happened)
-MinuteReader = Callable[[str, int], float | None]
+# (metric key, first minute) -> its 60 per-minute values from there (0.0 without a datapoint:
+# nothing happened), or None when the series is not held at all
+SeriesReader = Callable[[str, int], Sequence[float] | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,22 +192,31 @@ def tpm_used(read: Callable[[str], float | None], source: TpmSource, burndown: i
 
 
 def quota_minutes(
-    read: MinuteReader, complete_until: int, source: TpmSource, burndown: int
+    series: SeriesReader, complete_until: int, source: TpmSource, burndown: int
 ) -> QuotaMinutes:
     """Per-minute usage over the last 60 complete minutes (a minute without a datapoint
-    had no traffic: 0)."""
+    had no traffic: 0). Whole series at a time: this runs for every model with a quota on
+    every snapshot."""
     starts = minute_starts(complete_until)
+    first = starts[0]
+    zeros = (0.0,) * LOOKBACK_MINUTES
+
+    def values(metric: str) -> Sequence[float]:
+        found = series(metric, first)
+        return zeros if found is None else found
+
+    if source == "EstimatedTPMQuotaUsage":
+        tpm = tuple(values(ESTIMATED_TPM_KEY))
+    else:
+        inputs, writes, outputs = (values(k) for k in COMPUTED_TPM_KEYS)
+        tpm = tuple(i + w + burndown * o for i, w, o in zip(inputs, writes, outputs, strict=True))
     return QuotaMinutes(
         starts=starts,
-        tpm_used=tuple(tpm_used(partial(_at, read, t), source, burndown) for t in starts),
-        requests=tuple(read("invocations", t) or 0.0 for t in starts),
-        throttles=tuple(read("throttles", t) or 0.0 for t in starts),
+        tpm_used=tpm,
+        requests=tuple(values("invocations")),
+        throttles=tuple(values("throttles")),
         tpm_source=source,
     )
-
-
-def _at(read: MinuteReader, t: int, metric: str) -> float | None:
-    return read(metric, t)
 
 
 def rate_usage(quota: ServiceQuota, per_minute: Sequence[float], source: TpmSource) -> RateUsage:
@@ -276,23 +285,29 @@ def share_quotas(
     rpm: dict[str, list[float]] = {}
     day: dict[str, float] = {}
     users: dict[tuple[str, str], int] = {}
-    for limits, minutes, day_used, _ in entries.values():
+    for limits, _, day_used, _ in entries.values():
+        for kind, quota in (("tpm", limits.tpm), ("rpm", limits.rpm)):
+            if quota is not None:
+                users[(kind, quota.code)] = users.get((kind, quota.code), 0) + 1
+        if limits.tpd is not None and day_used is not None:
+            day[limits.tpd.code] = day.get(limits.tpd.code, 0.0) + day_used
+    for limits, minutes, _, _ in entries.values():  # sums only where a quota is shared
         for kind, quota, series, into in (
             ("tpm", limits.tpm, minutes.tpm_used, tpm),
             ("rpm", limits.rpm, minutes.requests, rpm),
         ):
-            if quota is None:
+            if quota is None or users[(kind, quota.code)] < 2:
                 continue
-            users[(kind, quota.code)] = users.get((kind, quota.code), 0) + 1
-            total = into.setdefault(quota.code, [0.0] * len(series))
-            for i, v in enumerate(series):
-                total[i] += v
-        if limits.tpd is not None and day_used is not None:
-            day[limits.tpd.code] = day.get(limits.tpd.code, 0.0) + day_used
+            total = into.get(quota.code)
+            into[quota.code] = (
+                list(series)
+                if total is None
+                else [a + b for a, b in zip(total, series, strict=True)]
+            )
     out: dict[K, RowQuota] = {}
     for key, (limits, minutes, day_used, until) in entries.items():
-        tpm_series = tpm[limits.tpm.code] if limits.tpm else minutes.tpm_used
-        rpm_series = rpm[limits.rpm.code] if limits.rpm else minutes.requests
+        tpm_series = tpm.get(limits.tpm.code, minutes.tpm_used) if limits.tpm else minutes.tpm_used
+        rpm_series = rpm.get(limits.rpm.code, minutes.requests) if limits.rpm else minutes.requests
         sharing = max(
             (users.get((k, q.code), 1) for k, q in (("tpm", limits.tpm), ("rpm", limits.rpm)) if q),
             default=1,

@@ -20,7 +20,11 @@ from bedrock_top.quotas import QuotaReport
 def build_parser() -> argparse.ArgumentParser:
     from bedrock_top.cli import _Parser
 
-    p = _Parser(prog="bedrock-top quotas", description=__doc__.splitlines()[0])
+    p = _Parser(
+        prog="bedrock-top quotas",
+        description="Every Bedrock quota of the region and the model ids it was matched to, "
+        "or why none was (cached 12 h; --refresh reads Service Quotas now).",
+    )
     p.add_argument("--refresh", action="store_true", help="read the quotas from AWS now")
     p.add_argument("--profile", help="AWS profile (default: AWS_PROFILE or the default chain)")
     p.add_argument("--region", help="region or comma list (default: the profile's region)")

@@ -211,6 +211,18 @@ class Ring:
         value = values[slot] if stamps[slot] == t else None
         return total, (values.tobytes(), stamps.tobytes(), (start // period) % size), value
 
+    def counts(self, start: int, count: int) -> list[float]:
+        """``count`` per-period values from ``start``, 0.0 where there is no data (a counter's
+        reading). While the ring is contiguous and holds the span, every slot is a period of
+        it or empty (0.0): one rotation of the values, done in C."""
+        period, size = self.period, self.size
+        end = start + count * period
+        if self.end is not None and self.end - size * period <= start and end <= self.end:
+            first = self._slot(start)
+            values = self.values[first:] + self.values[:first]
+            return values[:count].tolist()
+        return [v or 0.0 for v in self.points(start, end)]
+
     def has_data(self, start: int, end: int) -> bool:
         """Whether any period in [start, end) holds a non-zero value."""
         if self.end is not None and not (start % self.period or end % self.period):

@@ -301,9 +301,13 @@ def build_row(
     period: int,
     latest_index: int = -1,
     cost_of: CostOf | None = None,
+    quota: RowQuota | None = None,
+    *,
+    quota_unknown: bool = False,
 ) -> ModelRow:
     """Compute one row's exact window figures from its rings; its series are lazy; its money
-    figures from ``cost_of`` (None: no prices).
+    figures from ``cost_of`` (None: no prices); ``quota``: its quota figures, worked out by the
+    poller (a quota may be shared by several rows).
 
     One pass over the rings takes each one's window total, its value in the newest complete
     period and a copy for the series: a snapshot does this for every model on every poll.
@@ -353,7 +357,8 @@ def build_row(
                 found = stored.rings.get((key, SUM))
                 recent[key] = found.recent_total(t, n) / minutes if found is not None else 0.0
         cost = cost_of(model_id, figures, recent)
-    return ModelRow(region, account, parse_model_id(model_id), figures, series, latest, cost)
+    info = parse_model_id(model_id)
+    return ModelRow(region, account, info, figures, series, latest, cost, quota, quota_unknown)
 
 
 def _average(totals: Mapping[SeriesId, float], metric: str) -> float | None:

@@ -533,21 +533,32 @@ class RegionPoller:
         period = self.settings.period_s
         complete_until = int(now) - self.settings.settle_s
         latest = complete_index(start, end, period, complete_until)
-        rows: dict[ModelKey, ModelRow] = {}
+        # Quota figures first (a quota shared by several models sums them), so each row is
+        # built once with its own.
         quota_of: dict[ModelKey, tuple[ModelQuotas, QuotaMinutes, float | None, int | None]] = {}
-        for key, stored in self.models.items():
-            rows[key] = build_row(self.region, *key, stored, start, end, period, latest, cost_of)
-            limits = self.limits.get(key)
-            if limits is not None and self._quota_ready(key, stored, start, end):
+        for key, limits in self.limits.items():
+            stored = self.models.get(key)
+            if stored is not None and self._quota_ready(key, stored, start, end):
                 factor = burndown_of(self.quota_catalog, key[1], self.burndown_overrides)
                 minutes = model_minutes(stored, complete_until, factor)
-                day = quota_tokens(stored, factor)
-                quota_of[key] = (limits, minutes, day, stored.day_until)
-        for key, quota in share_quotas(quota_of).items():
-            rows[key] = replace(rows[key], quota=quota)
-        if self.quota_catalog is None and self.quota_error is not None:
-            return [replace(row, quota_unknown=True) for row in rows.values()]
-        return list(rows.values())
+                quota_of[key] = (limits, minutes, quota_tokens(stored, factor), stored.day_until)
+        quotas = share_quotas(quota_of)
+        unknown = self.quota_catalog is None and self.quota_error is not None
+        return [
+            build_row(
+                self.region,
+                *key,
+                stored,
+                start,
+                end,
+                period,
+                latest,
+                cost_of,
+                quotas.get(key),
+                quota_unknown=unknown,
+            )
+            for key, stored in self.models.items()
+        ]
 
     def _quota_ready(self, key: ModelKey, stored: ModelSeries, start: int, end: int) -> bool:
         """Whether a model's quota figures can be shown: its minutes are read, or it is idle
@@ -753,10 +764,13 @@ class Poller:
             self._price_of[model_id] = self.prices.lookup(model_id)
         return self._price_of.get(model_id)
 
+    def clients(self) -> dict[str, CloudWatchClient]:
+        """The client of each region."""
+        return {name: region.client for name, region in self.regions.items()}
+
     def with_settings(self, settings: PollSettings) -> Poller:
         """A poller for new window/period settings that reuses the clients (reloads data)."""
-        clients = {name: r.client for name, r in self.regions.items()}
-        poller = Poller(clients, replace(settings), self.clock, self.prices, self.reconnect)
+        poller = Poller(self.clients(), replace(settings), self.clock, self.prices, self.reconnect)
         poller.profile = self.profile
         for name, region in self.regions.items():  # quotas do not depend on the window
             again = poller.regions[name]

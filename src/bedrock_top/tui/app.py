@@ -744,7 +744,8 @@ def run_app(settings: Settings) -> int:
 
     setup_file_logging()
     poller = make_poller(settings)
-    app = BedrockTopApp(settings, poller, quotas=make_quota_keeper(settings, tuple(poller.regions)))
+    quotas = make_quota_keeper(settings, tuple(poller.regions), poller.clients())
+    app = BedrockTopApp(settings, poller, quotas=quotas)
     try:
         app.run()
     finally:
