@@ -12,9 +12,7 @@ from textual.widgets import Static
 from bedrock_top.cells import level
 from bedrock_top.columns import COLUMNS_BY_KEY
 from bedrock_top.demo_quotas import DemoQuotaClients
-from bedrock_top.quota_fetch import QuotaSource
 from bedrock_top.quota_keeper import RETRY_S as QUOTA_RETRY_S
-from bedrock_top.quota_keeper import QuotaKeeper
 from bedrock_top.tui.app import BedrockTopApp
 from bedrock_top.tui.charts import ChartBox
 from bedrock_top.tui.screens import DetailScreen
@@ -95,15 +93,10 @@ class DeniedQuotas(DemoQuotaClients):
 
 async def test_denied_quotas_show_question_marks_and_one_status_line() -> None:
     clock = FakeClock()
-    app = make_app(clock=clock, quotas=False)
     denied = DeniedQuotas(seed=1, clock=clock)
-    app.quotas = QuotaKeeper(
-        {"us-east-1": QuotaSource("us-east-1", lambda: (denied, denied, denied), None, clock)},
-        clock=clock,
-    )
+    app = make_app(clock=clock, quota_clients=denied)
     async with app.run_test(size=(200, 50)) as pilot:
         await settle(pilot)
-        await poll_now(pilot)  # the quota read failed after the first poll: shown now
         assert app.snapshot is not None
         assert app.snapshot.rows
         key = row_of(app, SONNET).key
@@ -126,16 +119,11 @@ class CountingQuotas(DemoQuotaClients):
 
 async def test_u_reads_the_quotas_again() -> None:
     clock = FakeClock()
-    app = make_app(clock=clock, quotas=False)
     demo = CountingQuotas(seed=1, clock=clock)
-    app.quotas = QuotaKeeper(
-        {"us-east-1": QuotaSource("us-east-1", lambda: (demo, demo, demo), None, clock)},
-        clock=clock,
-    )
+    app = make_app(clock=clock, quota_clients=demo)
     async with app.run_test(size=(200, 50)) as pilot:
         await settle(pilot)
-        await settle(pilot)
-        assert demo.reads == 1
+        assert demo.reads == 1  # before the app started
         await poll_now(pilot)
         assert demo.reads == 1  # not every poll
         await pilot.press("u")
@@ -148,12 +136,8 @@ async def test_quotas_come_back_after_access_is_granted() -> None:
     """A denied read is retried every five minutes; once it works the '?' turns into
     figures and the status line clears, without a restart."""
     clock = FakeClock()
-    app = make_app(clock=clock, quotas=False)
     denied = DeniedQuotas(seed=1, clock=clock)
-    app.quotas = QuotaKeeper(
-        {"us-east-1": QuotaSource("us-east-1", lambda: (denied, denied, denied), None, clock)},
-        clock=clock,
-    )
+    app = make_app(clock=clock, quota_clients=denied)
     async with app.run_test(size=(200, 50)) as pilot:
         await settle(pilot)
         await poll_now(pilot)

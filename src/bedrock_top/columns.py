@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from bedrock_top.quota_usage import RowQuota
 from bedrock_top.snapshot import RECENT_S, ModelRow, RowCost
@@ -74,6 +74,19 @@ def _quota_unknown(row: ModelRow) -> bool:
 
 
 QUOTA_LEVELS: Final = (0.7, 0.9)  # 70 % and 90 % of a quota
+QUOTA_COLUMN: Final[dict[str, Any]] = {"levels": QUOTA_LEVELS, "unknown": _quota_unknown}
+# (key, label, covers, figure of RowQuota, priority, description) of the quota columns
+QuotaSpec = tuple[str, str, Covers, Callable[[RowQuota], float | None], int, str]
+_QUOTA_SPECS: Final[tuple[QuotaSpec, ...]] = (
+    ("quota", "Quota %", "hour", lambda q: q.peak_pct, 2,
+     "TPM or RPM quota used, whichever is fuller"),
+    ("tpm_pct", "TPM %", "hour", lambda q: q.tpm.peak_pct if q.tpm else None, 7,
+     "tokens-per-minute quota used"),
+    ("rpm_pct", "RPM %", "hour", lambda q: q.rpm.peak_pct if q.rpm else None, 8,
+     "requests-per-minute quota used"),
+    ("tpd_pct", "TPD %", "day", lambda q: q.tpd.used_pct if q.tpd else None, 8,
+     "tokens-per-day quota used"),
+)  # fmt: skip
 
 
 def _profile(row: ModelRow) -> str:
@@ -162,49 +175,9 @@ COLUMNS: Final[tuple[Column, ...]] = (
         "throttles / (invocations + throttles)",
     ),
     Column("cost", "$", "usd", "window", _cost(lambda c: c.window_usd), 6, "USD spent"),
-    Column(
-        "quota",
-        "Quota %",
-        "pct",
-        "hour",
-        _quota(lambda q: q.peak_pct),
-        2,
-        "TPM or RPM quota used, whichever is fuller",
-        levels=QUOTA_LEVELS,
-        unknown=_quota_unknown,
-    ),
-    Column(
-        "tpm_pct",
-        "TPM %",
-        "pct",
-        "hour",
-        _quota(lambda q: q.tpm.peak_pct if q.tpm else None),
-        7,
-        "tokens-per-minute quota used",
-        levels=QUOTA_LEVELS,
-        unknown=_quota_unknown,
-    ),
-    Column(
-        "rpm_pct",
-        "RPM %",
-        "pct",
-        "hour",
-        _quota(lambda q: q.rpm.peak_pct if q.rpm else None),
-        8,
-        "requests-per-minute quota used",
-        levels=QUOTA_LEVELS,
-        unknown=_quota_unknown,
-    ),
-    Column(
-        "tpd_pct",
-        "TPD %",
-        "pct",
-        "day",
-        _quota(lambda q: q.tpd.used_pct if q.tpd else None),
-        8,
-        "tokens-per-day quota used",
-        levels=QUOTA_LEVELS,
-        unknown=_quota_unknown,
+    *(
+        Column(key, label, "pct", covers, _quota(get), priority, what, **QUOTA_COLUMN)
+        for key, label, covers, get, priority, what in _QUOTA_SPECS
     ),
     Column(
         "latency_avg", "Lat avg", "latency", "window", _w("latency_avg_ms"), 6, "mean latency", True

@@ -9,7 +9,7 @@ in per-minute values it read from CloudWatch; nothing here does I/O.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Final, Literal, TypeVar
 
 from bedrock_top.quotas import ModelQuotas, QuotaKind, ServiceQuota
@@ -129,30 +129,16 @@ class RowQuota:
 
 
 def _rate_dict(usage: RateUsage | None) -> dict[str, object] | None:
-    if usage is None:
-        return None
-    return {
-        "code": usage.code,
-        "name": usage.name,
-        "limit": usage.limit,
-        "peak": usage.peak,
-        "peak_pct": usage.peak_pct,
-        "last": usage.last,
-        "last_pct": usage.last_pct,
-        "source": usage.source,
-    }
+    return asdict(usage) if usage is not None else None
 
 
 def daily_dict(usage: DailyUsage | None) -> dict[str, object] | None:
+    """The contract's ``D`` (without ``until``, which the JSON window says)."""
     if usage is None:
         return None
-    return {
-        "code": usage.code,
-        "name": usage.name,
-        "limit": usage.limit,
-        "used": usage.used,
-        "used_pct": usage.used_pct,
-    }
+    out = asdict(usage)
+    del out["until"]
+    return out
 
 
 def pct(used: float, limit: float) -> float:

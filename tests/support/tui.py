@@ -46,10 +46,12 @@ def make_app(
     seed: int = 1,
     reconnect: Callable[[str], CloudWatchClient] | None = None,
     quotas: bool = True,
+    quota_clients: DemoQuotaClients | None = None,
     **settings: object,
 ) -> BedrockTopApp:
     """An app over the demo backend (or ``clients``) with a frozen clock; with ``quotas``,
-    the demo account's quotas, read before the app starts (so the first poll shows them)."""
+    the demo account's quotas (or ``quota_clients``), read before the app starts (so the
+    first poll shows them)."""
     clock = clock or FakeClock()
     if clients is None:
         clients = {"us-east-1": DemoCloudWatch(seed=seed, clock=clock)}
@@ -72,7 +74,9 @@ def make_app(
     if quotas:
         keeper = QuotaKeeper(
             {
-                region: QuotaSource(region, demo_quota_clients(seed, region, clock), None, clock)
+                region: QuotaSource(
+                    region, demo_quota_clients(seed, region, clock, quota_clients), None, clock
+                )
                 for region in clients
             },
             clock=clock,
@@ -82,9 +86,9 @@ def make_app(
 
 
 def demo_quota_clients(
-    seed: int, region: str, clock: Callable[[], float]
+    seed: int, region: str, clock: Callable[[], float], demo: DemoQuotaClients | None = None
 ) -> Callable[[], tuple[Any, Any, Any]]:
-    demo = DemoQuotaClients(seed=seed, region=region, clock=clock)
+    demo = demo or DemoQuotaClients(seed=seed, region=region, clock=clock)
     return lambda: (demo, demo, demo)
 
 
