@@ -196,7 +196,8 @@ def startup(runs: int) -> dict[str, float]:
     script = (
         "import sys, time\n"
         "t0 = float(sys.argv[1])\n"
-        "from bedrock_top.cli import make_clients, parse_settings, poll_settings\n"
+        "from bedrock_top.cli import make_clients, make_quota_keeper, parse_settings\n"
+        "from bedrock_top.cli import poll_settings\n"
         "from bedrock_top.source import Poller\n"
         "from bedrock_top.tui.app import BedrockTopApp\n"
         "class Timed(BedrockTopApp):\n"
@@ -208,7 +209,9 @@ def startup(runs: int) -> dict[str, float]:
         "        print(time.time() - t0, flush=True)\n"
         "        self.exit(0)\n"
         "s = parse_settings(['--demo'])\n"
-        "Timed(s, Poller(make_clients(s), poll_settings(s))).run(headless=True)\n"
+        "p = Poller(make_clients(s), poll_settings(s))\n"
+        "q = make_quota_keeper(s, tuple(p.regions), p.clients())\n"
+        "Timed(s, p, quotas=q).run(headless=True)\n"
     )
     floor = (
         "import sys, time; t0 = float(sys.argv[1]); import boto3, textual.app; "

@@ -98,10 +98,6 @@ class PollDone(Message):
         self.totals = totals
 
 
-class QuotasChanged(Message):
-    """New quota limits (or a new failure to read them): poll again now to show them."""
-
-
 class BedrockTopApp(App[int]):
     """bedrock-top's live table."""
 
@@ -262,21 +258,22 @@ class BedrockTopApp(App[int]):
         self.in_flight = True
         self.header_state = replace(self.header_state, polling=True)
         self._draw_header()
-        self._poll_worker(self.generation, self.poller)
+        # Quotas are read (when due) in the poll worker, just before a poll, but never before
+        # the first one: the first rows never wait for them.
+        quotas = self.quotas if self.snapshot is not None else None
+        self._poll_worker(self.generation, self.poller, quotas)
 
     @work(thread=True, exclusive=False, group="poll")
-    def _poll_worker(self, generation: int, poller: Poller) -> None:
+    def _poll_worker(self, generation: int, poller: Poller, quotas: QuotaKeeper | None) -> None:
         try:
+            if quotas is not None:
+                quotas.update(poller)  # never raises; a failure is in the snapshot
             snapshot = poller.poll()
             totals = account_totals(snapshot)  # summing every row's series: off the UI thread
         except Exception as exc:  # shown as a status line; the next poll retries
             self.post_message(PollDone(generation, None, exc))
         else:
             self.post_message(PollDone(generation, snapshot, None, totals))
-        # Quotas are read after the first rows are on screen (never delaying them), then
-        # again when due; new limits get their own poll at once.
-        if self.quotas is not None and self.quotas.update(poller):
-            self.post_message(QuotasChanged())
 
     def on_poll_done(self, message: PollDone) -> None:
         self.in_flight = False
@@ -291,10 +288,11 @@ class BedrockTopApp(App[int]):
             self.poll_again = False
             self.start_poll()
             return
+        if self.quotas is not None and not self.quotas.states and self.snapshot is not None:
+            # The first rows are on screen: read the quotas now, with a poll to show them.
+            self.call_after_refresh(self.start_poll)
+            return
         self.next_poll = self.set_timer(self._next_delay(), self.start_poll)
-
-    def on_quotas_changed(self, _: QuotasChanged) -> None:
-        self.start_poll()
 
     def action_quotas(self) -> None:
         if self.quotas is None:
