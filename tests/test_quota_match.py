@@ -768,3 +768,15 @@ def test_burndown_table_is_documented() -> None:
     assert all(rule.factor >= 1 and rule.note for rule in BURNDOWN_TABLE)
     for rule in BURNDOWN_TABLE:
         re.compile(rule.pattern)
+
+
+def test_a_daily_quota_doubled_for_cross_region_calls_doubles_for_profiles() -> None:
+    """ "... tokens per day for X (doubled for cross-region calls)": a profile's calls get
+    twice the stated value; calls on the base model id get it as stated."""
+    base = one(CATALOG, SONNET_4_5).tpd
+    assert base is not None
+    assert "doubled for cross-region calls" in base.name
+    for profile in ("us", "eu", "global"):
+        daily = one(CATALOG, f"{profile}.{SONNET_4_5}").tpd
+        assert daily is not None
+        assert (daily.code, daily.value) == (base.code, 2 * base.value)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Final
@@ -63,6 +63,7 @@ _SCOPED = re.compile(
 _SHARED_TPD = re.compile(r"^model invocation max tokens per day for\s+(?P<model>.+)$", re.I)
 _ACCOUNT = re.compile(r"^cross[- ]model max tokens per day$", re.IGNORECASE)
 _MANTLE = re.compile(r"^bedrock mantle\b", re.IGNORECASE)
+_DOUBLED = re.compile(r"\(doubled for cross[- ]region", re.IGNORECASE)
 # A trailing remark such as "(doubled for cross-region calls)". A one-word parenthesis is kept:
 # it is part of a model name ("Mistral Large (24.02)").
 _REMARK = re.compile(r"\s*\([^()]*\s[^()]*\)\s*$")
@@ -361,6 +362,11 @@ def _limits(index: _Index, model_id: str, override: str | None) -> ModelQuotas:
         base, scope = target
         for kind in QUOTA_KINDS:
             slots[kind] = index.slots.get((base, scope, kind))
+        daily = slots["tpd"]
+        if daily is not None and scope != "on-demand" and _DOUBLED.search(daily.name):
+            # "... tokens per day for X (doubled for cross-region calls)": a profile's calls
+            # have twice the value the quota states (the usage counted stays shared).
+            slots["tpd"] = replace(daily, value=daily.value * 2)
     if override is not None and (quota := index.quotas.get(override)) is not None:
         slots[_unparsed_kind(index, override)] = quota
     return ModelQuotas(tpm=slots["tpm"], rpm=slots["rpm"], tpd=slots["tpd"])
