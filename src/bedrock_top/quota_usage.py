@@ -316,6 +316,8 @@ def quota_lines(quota: RowQuota, time_fmt: Callable[[int], str]) -> list[str]:
                 f"= {usage.peak_pct:.1f} %, last {usage.last:,.0f} = {usage.last_pct:.1f} %"
                 + source
             )
+    throttled = sum(quota.minutes.throttles)
+    lines.append(f"throttled requests in these 60 minutes: {throttled:,.0f}")
     if quota.tpd is not None:
         d = quota.tpd
         lines.append(
