@@ -196,8 +196,9 @@ def startup(runs: int) -> dict[str, float]:
     script = (
         "import sys, time\n"
         "t0 = float(sys.argv[1])\n"
-        "from bedrock_top.cli import make_clients, make_quota_keeper, parse_settings\n"
-        "from bedrock_top.cli import poll_settings\n"
+        "from bedrock_top.arguments import parse_settings\n"
+        "from bedrock_top.assemble import make_clients, make_quota_keeper\n"
+        "from bedrock_top.assemble import poll_settings\n"
         "from bedrock_top.source import Poller\n"
         "from bedrock_top.tui.app import BedrockTopApp\n"
         "class Timed(BedrockTopApp):\n"
@@ -241,7 +242,8 @@ IDLE = """
 import sys, time
 warm, seconds, kind = float(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
 if kind == "demo":
-    from bedrock_top.cli import make_poller, parse_settings
+    from bedrock_top.assemble import make_poller
+    from bedrock_top.arguments import parse_settings
     from bedrock_top.tui.app import BedrockTopApp
     s = parse_settings(["--demo"])
     app = BedrockTopApp(s, make_poller(s))

@@ -21,14 +21,14 @@ from botocore.exceptions import ClientError, EndpointConnectionError, NoCredenti
 from botocore.stub import Stubber
 
 from bedrock_top import cli
+from bedrock_top.arguments import parse_settings
 from bedrock_top.catalog import parse_model_id
-from bedrock_top.cli import main, parse_settings
-from bedrock_top.columns import sort_rows
-from bedrock_top.config import ConfigError, Settings
-from bedrock_top.errors import describe_error
+from bedrock_top.cli import main
+from bedrock_top.config import Settings
+from bedrock_top.errors import ConfigError, describe_error
 from bedrock_top.format import fmt_count, fmt_ms, fmt_pct
+from bedrock_top.rows import filter_rows, sort_rows
 from bedrock_top.snapshot import ModelRow, WindowFigures
-from bedrock_top.view import filter_rows
 
 # (argv, the option the one-line error must name)
 BAD_INPUTS: list[tuple[list[str], str]] = [
@@ -395,7 +395,7 @@ def tui_runs(monkeypatch: pytest.MonkeyPatch) -> list[Settings]:
     """Stands in for the TUI (no Textual, no terminal): the settings it was started with."""
     runs: list[Settings] = []
 
-    def run_app(settings: Settings) -> int:
+    def run_app(settings: Settings, *_: object) -> int:
         runs.append(settings)
         return 0
 

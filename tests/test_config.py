@@ -8,9 +8,12 @@ from typing import Any
 
 import pytest
 
-from bedrock_top import cli, settings_file
-from bedrock_top.cli import main, parse_settings
-from bedrock_top.config import DEFAULT_API_USD_PER_1000, ConfigError, Settings
+from bedrock_top import arguments, settings_file
+from bedrock_top.arguments import parse_settings
+from bedrock_top.cli import main
+from bedrock_top.config import Settings
+from bedrock_top.errors import ConfigError
+from bedrock_top.pricing import DEFAULT_API_USD_PER_1000
 from bedrock_top.spikes import DEFAULT_MIN_CHANGE, SpikeRules
 from bedrock_top.tui.app import BedrockTopApp
 from bedrock_top.view import fit_columns
@@ -431,6 +434,6 @@ def test_api_price_is_read_and_used_by_once(capsys: pytest.CaptureFixture[str]) 
 
 
 def test_region_all_in_the_file_expands(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli, "_bedrock_regions", lambda: ["eu-west-1", "us-east-1"])
+    monkeypatch.setattr(arguments, "_bedrock_regions", lambda: ["eu-west-1", "us-east-1"])
     default_file('region = "all"\n')
     assert parse_settings([]).regions == ("eu-west-1", "us-east-1")

@@ -9,17 +9,11 @@ from typing import Any
 import pytest
 
 from bedrock_top.catalog import naive_metrics_per_model
+from bedrock_top.columns import SPARK_METRICS, live_keys
 from bedrock_top.demo import DemoCloudWatch
 from bedrock_top.snapshot import Snapshot
 from bedrock_top.source import Poller, PollSettings, RegionPoller
-from bedrock_top.view import (
-    SPARK_METRICS,
-    ViewState,
-    column_styles,
-    fit_columns,
-    live_keys,
-    row_cells,
-)
+from bedrock_top.view import ViewState, column_styles, fit_columns, row_cells
 from support.tui import FROZEN_EPOCH, FakeClock
 
 OPUS = "us.anthropic.claude-opus-4-1-20250805-v1:0"  # a demo batch job: idle most hours

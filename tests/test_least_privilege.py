@@ -22,7 +22,8 @@ from botocore.model import OperationModel
 from botocore.stub import Stubber
 from textual.widgets import Static
 
-from bedrock_top.cli import main, make_clients, make_quota_keeper, poll_settings, price_table
+from bedrock_top.assemble import make_clients, make_quota_keeper, poll_settings, price_table
+from bedrock_top.cli import main
 from bedrock_top.config import Settings
 from bedrock_top.source import Poller
 from bedrock_top.tui.app import BedrockTopApp

@@ -13,7 +13,8 @@ from rich.console import Console
 from textual.widgets import Input, Static
 from textual.widgets._toast import Toast
 
-from bedrock_top.columns import COLUMNS_BY_KEY, SORT_KEYS, order_rows
+from bedrock_top.columns import COLUMNS_BY_KEY, SORT_KEYS
+from bedrock_top.rows import order_rows
 from bedrock_top.snapshot import Snapshot
 from bedrock_top.totals import account_totals
 from bedrock_top.tui.app import BedrockTopApp

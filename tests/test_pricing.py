@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from bedrock_top.catalog import parse_model_id
-from bedrock_top.config import ConfigError
+from bedrock_top.errors import ConfigError
 from bedrock_top.pricing import (
-    GET_METRIC_DATA_USD_PER_1000_METRICS,
+    DEFAULT_API_USD_PER_1000,
     PRICE_FIELDS,
     SOURCE_BUNDLED,
     SOURCE_CACHED,
@@ -274,7 +274,7 @@ def test_usd_per_hour_is_none_without_a_complete_period() -> None:
 
 
 def test_the_monitors_own_cost() -> None:
-    assert GET_METRIC_DATA_USD_PER_1000_METRICS == 0.01
+    assert DEFAULT_API_USD_PER_1000 == 0.01
     assert api_cost_usd(1000) == pytest.approx(0.01)
     assert api_cost_usd(0) == 0.0
     assert api_cost_usd(1000, usd_per_1000=0.012) == pytest.approx(0.012)

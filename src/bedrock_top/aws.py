@@ -11,7 +11,7 @@ import boto3
 from botocore.config import Config
 
 from bedrock_top import wire
-from bedrock_top.config import ConfigError
+from bedrock_top.errors import ConfigError
 
 # Bounded retries and timeouts, so that nothing hangs: three attempts in all (botocore's
 # ``max_attempts`` would count retries only, i.e. four attempts), each waiting at most 5 s to

@@ -282,6 +282,8 @@ ONCE_DEFAULT: Final = (
     "cost",
 )
 DEFAULT_SORT_LIVE: Final = "inv_rate"
+SPARK_KEY: Final = "spark"  # the live table's sparkline, placed like a column
+SPARK_METRICS: Final = ("invocations", "tokens", "latency", "problems")
 DEFAULT_SORT_ONCE: Final = "invocations"
 
 
@@ -333,19 +335,7 @@ def columns_help(window_s: int = 3600) -> str:
     return "\n".join(lines)
 
 
-def order_rows(
-    rows: Sequence[ModelRow], value: Callable[[ModelRow], Value], numeric: bool, reverse: bool
-) -> list[ModelRow]:
-    """Numbers largest first, text A-Z (``reverse`` flips both); empty values always last,
-    ties by model id then region. Shared by ``--once`` and the live table."""
-    present = [r for r in rows if value(r) is not None]
-    missing = [r for r in rows if value(r) is None]
-    present.sort(key=lambda r: (r.model_id, r.region))
-    present.sort(key=value, reverse=numeric != reverse)  # type: ignore[arg-type]
-    return present + missing
-
-
-def sort_rows(rows: Sequence[ModelRow], key: str, reverse: bool = False) -> list[ModelRow]:
-    """Sort by one of ``COLUMNS`` (see ``order_rows``)."""
-    column = COLUMNS_BY_KEY[key]
-    return order_rows(rows, column.value, column.numeric, reverse)
+def live_keys(configured: Sequence[str] | None) -> tuple[str, ...]:
+    """The live table's column keys, the sparkline last unless placed by the config."""
+    keys = tuple(configured) if configured else LIVE_DEFAULT
+    return keys if SPARK_KEY in keys else (*keys, SPARK_KEY)

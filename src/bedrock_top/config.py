@@ -14,9 +14,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
-from bedrock_top.columns import COLUMNS_BY_KEY, SORT_KEYS
+from bedrock_top.columns import COLUMNS_BY_KEY, SORT_KEYS, SPARK_KEY, SPARK_METRICS, live_keys
+from bedrock_top.errors import ConfigError
+from bedrock_top.pricing import DEFAULT_API_USD_PER_1000
+from bedrock_top.rows import row_filter
 from bedrock_top.spikes import DEFAULT_MIN_CHANGE, DEFAULT_RULES, SpikeRules
-from bedrock_top.view import SPARK_KEY, SPARK_METRICS, live_keys, row_filter
 
 WINDOW_CHOICES: Final = ("15m", "1h", "3h", "12h", "1d", "3d", "7d")
 FORMATS: Final = ("table", "json", "csv")
@@ -27,9 +29,6 @@ MAX_INTERVAL_S: Final = 600
 DEFAULT_INTERVAL_S: Final = 60
 DEFAULT_WINDOW: Final = "1h"
 DEFAULT_COLUMNS: Final = live_keys(None)
-# Equals pricing.GET_METRIC_DATA_USD_PER_1000_METRICS (a test checks): pricing imports this
-# module, so it cannot be imported here.
-DEFAULT_API_USD_PER_1000: Final = 0.01
 PRICE_FIELDS: Final = ("input", "output", "cache_read", "cache_write")
 MAX_PERIODS_PER_WINDOW: Final = 1440
 # Periods offered automatically: each keeps a window at <= 240 points (readable sparklines,
@@ -39,10 +38,6 @@ AUTO_PERIODS: Final = (60, 300, 600, 900, 1800, 3600, 7200, 21600, 86400)
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNIT_S: Final = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86_400}
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
-
-
-class ConfigError(ValueError):
-    """A bad option value; the message is one line and names the option."""
 
 
 def parse_duration(text: str, option: str, default_unit: str = "s") -> int:
@@ -93,7 +88,7 @@ def check_interval(seconds: int, option: str = "--interval") -> int:
 
 
 def compile_filter(pattern: str | None, option: str = "--filter") -> None:
-    """Check a filter the way every output applies it (``view.row_filter``)."""
+    """Check a filter the way every output applies it (``rows.row_filter``)."""
     try:
         row_filter(pattern)
     except re.error as exc:

@@ -22,6 +22,11 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as AWSConnectionError
 
+
+class ConfigError(ValueError):
+    """A bad option value; the message is one line and names the option (exit code 2)."""
+
+
 _EXPIRED = {"ExpiredToken", "ExpiredTokenException", "RequestExpired"}
 _THROTTLED = {
     "Throttling",

@@ -11,14 +11,13 @@ import json
 import sys
 from collections.abc import Sequence
 
-from bedrock_top.config import ConfigError
+from bedrock_top.arguments import Parser
+from bedrock_top.errors import ConfigError
 from bedrock_top.pricing import PER_MILLION, PriceTable, default_cache_path
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from bedrock_top.cli import _Parser
-
-    p = _Parser(prog="bedrock-top prices", description=__doc__.splitlines()[0])
+    p = Parser(prog="bedrock-top prices", description=__doc__.splitlines()[0])
     p.add_argument("--refresh", action="store_true", help="fetch current prices from AWS")
     p.add_argument("--profile", help="AWS profile for the refresh")
     p.add_argument("--format", default="table", help="table or json")

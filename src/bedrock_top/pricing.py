@@ -22,12 +22,13 @@ from typing import Any, Final
 import platformdirs
 
 from bedrock_top.catalog import parse_model_id
-from bedrock_top.config import DEFAULT_API_USD_PER_1000, ConfigError
+from bedrock_top.errors import ConfigError
 from bedrock_top.snapshot import RowCost, WindowFigures
 
 PER_MILLION: Final = 1_000_000
 # GetMetricData has no free tier; the rate varies by region, hence configurable.
-GET_METRIC_DATA_USD_PER_1000_METRICS: Final = DEFAULT_API_USD_PER_1000  # configurable
+# USD per 1,000 metrics GetMetricData requests (varies by region; configurable)
+DEFAULT_API_USD_PER_1000: Final = 0.01
 
 SOURCE_CONFIG: Final = "config"
 SOURCE_CACHED: Final = "cached"
@@ -379,7 +380,7 @@ def figures_cost(
 
 
 def api_cost_usd(
-    metrics_requested: int, usd_per_1000: float = GET_METRIC_DATA_USD_PER_1000_METRICS
+    metrics_requested: int, usd_per_1000: float = DEFAULT_API_USD_PER_1000
 ) -> float:
     """USD that GetMetricData charges for this many metrics requested."""
     return metrics_requested * usd_per_1000 / 1000
@@ -388,7 +389,7 @@ def api_cost_usd(
 def api_usd_per_hour(
     metrics_per_poll: int,
     interval_s: float,
-    usd_per_1000: float = GET_METRIC_DATA_USD_PER_1000_METRICS,
+    usd_per_1000: float = DEFAULT_API_USD_PER_1000,
 ) -> float:
     """What the current settings cost per hour if every poll requests ``metrics_per_poll``."""
     return api_cost_usd(metrics_per_poll, usd_per_1000) * 3600 / interval_s

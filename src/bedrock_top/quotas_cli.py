@@ -13,14 +13,15 @@ import json
 import sys
 from collections.abc import Sequence
 
-from bedrock_top.config import ConfigError, Settings
+from bedrock_top.arguments import Parser
+from bedrock_top.assemble import DEMO_REGION, make_quota_keeper
+from bedrock_top.config import Settings
+from bedrock_top.errors import ConfigError
 from bedrock_top.quotas import QuotaReport
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from bedrock_top.cli import _Parser
-
-    p = _Parser(
+    p = Parser(
         prog="bedrock-top quotas",
         description="Every Bedrock quota of the region and the model ids it was matched to, "
         "or why none was (cached 12 h; --refresh reads Service Quotas now).",
@@ -64,8 +65,8 @@ def report_lines(region: str, lines: Sequence[QuotaReport]) -> list[str]:
 
 
 def run_quotas(argv: Sequence[str]) -> int:
-    from bedrock_top.cli import build_parser as main_parser
-    from bedrock_top.cli import load_settings, make_quota_keeper
+    from bedrock_top.arguments import build_parser as main_parser
+    from bedrock_top.arguments import load_settings
     from bedrock_top.quota_match import report
 
     args = build_parser().parse_args(argv)
@@ -105,8 +106,6 @@ def run_quotas(argv: Sequence[str]) -> int:
 
 def _default_region(settings: Settings) -> str:
     """The demo's region, or the profile's (the same rule as the monitor)."""
-    from bedrock_top.cli import DEMO_REGION
-
     if settings.demo:
         return DEMO_REGION
     from bedrock_top.aws import make_session

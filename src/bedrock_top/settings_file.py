@@ -18,15 +18,15 @@ from typing import Final
 import platformdirs
 
 from bedrock_top.config import (
-    DEFAULT_API_USD_PER_1000,
     DEFAULT_COLUMNS,
     DEFAULT_INTERVAL_S,
     DEFAULT_WINDOW,
-    ConfigError,
     Key,
     Settings,
     Sourced,
 )
+from bedrock_top.errors import ConfigError
+from bedrock_top.pricing import DEFAULT_API_USD_PER_1000
 from bedrock_top.spikes import DEFAULT_MIN_CHANGE, DEFAULT_RULES
 
 APP_NAME: Final = "bedrock-top"

@@ -7,8 +7,7 @@ and benchmarked without a terminal, and ``--once`` shares its filter and sort.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from typing import Final
 
@@ -16,16 +15,15 @@ from bedrock_top.cells import CellStyle, choose_style, row_cell
 from bedrock_top.columns import (
     COLUMNS_BY_KEY,
     DEFAULT_SORT_LIVE,
-    LIVE_DEFAULT,
+    SPARK_KEY,
     Column,
     fmt_span,
     header,
-    order_rows,
 )
+from bedrock_top.rows import select_rows
 from bedrock_top.snapshot import ModelRow, Snapshot
 from bedrock_top.spark import Spark, sparkline
 
-SPARK_METRICS: Final = ("invocations", "tokens", "latency", "problems")
 SPARK_TITLES: Final = {
     "invocations": "Inv/min",
     "tokens": "Tok/min",
@@ -39,7 +37,6 @@ SPARK_INPUTS: Final = {
     "latency": ("latency_avg",),
     "problems": ("client_errors", "server_errors", "throttles"),
 }
-SPARK_KEY: Final = "spark"
 SPARK_MIN: Final = 14  # narrowest useful sparkline (and room for its header)
 MODEL_MIN: Final = 16
 MODEL_COMFORT: Final = 30
@@ -65,27 +62,6 @@ class ViewState:
 # --- rows ------------------------------------------------------------------------------------
 
 
-def row_filter(pattern: str | None) -> Callable[[ModelRow], bool] | None:
-    """The filter every output uses: a case-insensitive regex over model id and provider; a
-    leading '!' keeps the rows that do not match. None (keep all) for no pattern or a lone
-    '!' (a negation still being typed). Raises re.error on a bad pattern."""
-    if not pattern or pattern == "!":
-        return None
-    negate = pattern.startswith("!")
-    regex = re.compile(pattern.removeprefix("!"), re.IGNORECASE)
-
-    def keep(row: ModelRow) -> bool:
-        hit = regex.search(row.model_id) or regex.search(row.info.provider or "")
-        return bool(hit) != negate
-
-    return keep
-
-
-def filter_rows(rows: Sequence[ModelRow], pattern: str | None) -> list[ModelRow]:
-    keep = row_filter(pattern)
-    return list(rows) if keep is None else [r for r in rows if keep(r)]
-
-
 def is_problem(row: ModelRow, error_rate: float, alerting: Collection[str] = ()) -> bool:
     """A row worth a look: an alert firing now, an error rate over the alert threshold, or at
     least 1 % of its requests throttled over the window (a stray error is not a problem)."""
@@ -104,12 +80,12 @@ def visible_rows(
     error_rate: float = 0.05,
     alerting: Collection[str] = (),
 ) -> list[ModelRow]:
-    """Filter (model id and provider), problems-only, then sort; empty values sort last."""
-    rows = filter_rows(snapshot.rows, state.filter)
-    if state.problems_only:
-        rows = [r for r in rows if is_problem(r, error_rate, alerting)]
-    column = COLUMNS_BY_KEY.get(state.sort, COLUMNS_BY_KEY[DEFAULT_SORT_LIVE])
-    return order_rows(rows, column.value, column.numeric, state.reverse)
+    """The live table's rows: ``rows.select_rows`` with problems-only as its ``keep``."""
+    sort = state.sort if state.sort in COLUMNS_BY_KEY else DEFAULT_SORT_LIVE
+    keep = (lambda r: is_problem(r, error_rate, alerting)) if state.problems_only else None
+    return select_rows(
+        snapshot.rows, pattern=state.filter, sort=sort, reverse=state.reverse, keep=keep
+    )
 
 
 # --- columns ---------------------------------------------------------------------------------
@@ -244,12 +220,6 @@ def table_columns(
         columns = fit(shorter)
         columns[0] = replace(columns[0], drop_provider=True)
     return columns
-
-
-def live_keys(configured: Sequence[str] | None) -> tuple[str, ...]:
-    """The live table's column keys, the sparkline last unless placed by the config."""
-    keys = tuple(configured) if configured else LIVE_DEFAULT
-    return keys if SPARK_KEY in keys else (*keys, SPARK_KEY)
 
 
 # --- cells -----------------------------------------------------------------------------------

@@ -28,7 +28,15 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
 from bedrock_top.catalog import parse_model_id
-from bedrock_top.columns import COLUMNS_BY_KEY, DEFAULT_SORT_LIVE, SORT_KEYS, fmt_span
+from bedrock_top.columns import (
+    COLUMNS_BY_KEY,
+    DEFAULT_SORT_LIVE,
+    SORT_KEYS,
+    SPARK_KEY,
+    SPARK_METRICS,
+    fmt_span,
+    live_keys,
+)
 from bedrock_top.config import (
     MAX_INTERVAL_S,
     MIN_INTERVAL_S,
@@ -39,9 +47,9 @@ from bedrock_top.config import (
 )
 from bedrock_top.errors import describe_error
 from bedrock_top.export import export_csv
-from bedrock_top.logs import setup_file_logging
 from bedrock_top.panels import model_charts, totals_charts
 from bedrock_top.quota_keeper import QuotaKeeper
+from bedrock_top.rows import row_filter
 from bedrock_top.snapshot import ModelRow, Snapshot
 from bedrock_top.source import Clock, Poller, PollSettings
 from bedrock_top.spikes import Alert, SpikeTracker
@@ -51,12 +59,8 @@ from bedrock_top.tui.header import HeaderBar, HeaderState, utc
 from bedrock_top.tui.screens import DetailScreen, EventsScreen, HelpScreen
 from bedrock_top.tui.table import ModelTable
 from bedrock_top.view import (
-    SPARK_KEY,
-    SPARK_METRICS,
     ViewState,
     column_styles,
-    live_keys,
-    row_filter,
     sort_arrow,
     table_columns,
     visible_rows,
@@ -736,16 +740,8 @@ def _default_export_dir() -> Path:
     return user_data_path("bedrock-top") / "exports"
 
 
-def run_app(settings: Settings) -> int:
-    """Build clients and the poller, then run the TUI until the user quits."""
-    from bedrock_top.cli import make_poller, make_quota_keeper
-
-    setup_file_logging()
-    poller = make_poller(settings)
-    quotas = make_quota_keeper(settings, tuple(poller.regions), poller.clients())
+def run_app(settings: Settings, poller: Poller, quotas: QuotaKeeper | None = None) -> int:
+    """Run the TUI until the user quits (the caller builds the poller and closes it)."""
     app = BedrockTopApp(settings, poller, quotas=quotas)
-    try:
-        app.run()
-    finally:
-        poller.close()
+    app.run()
     return app.return_code or 0

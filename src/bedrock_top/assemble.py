@@ -1,0 +1,109 @@
+"""What a run is built from, given its settings: the CloudWatch clients (or the demo
+backend), the poller with its prices, and the quota sources. Shared by ``--once``, the TUI and
+the ``quotas`` subcommand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from bedrock_top.config import Settings
+from bedrock_top.pricing import PriceTable
+from bedrock_top.source import CloudWatchClient, Poller, PollSettings
+
+if TYPE_CHECKING:
+    from bedrock_top.quota_keeper import QuotaKeeper
+
+DEMO_REGION = "us-east-1"
+
+
+def poll_settings(settings: Settings) -> PollSettings:
+    # One-shot output reports every figure; the live monitor asks only for what it shows.
+    return PollSettings(
+        window_s=settings.window_s,
+        period_s=settings.period_s,
+        all_models=settings.all_models,
+        include_linked_accounts=settings.all_accounts,
+        cost_aware=not settings.once,
+    )
+
+
+def make_clients(settings: Settings) -> dict[str, CloudWatchClient]:
+    """One CloudWatch client (or demo backend) per region."""
+    if settings.demo:
+        from bedrock_top.demo import DemoCloudWatch
+
+        regions = settings.regions or (DEMO_REGION,)
+        return {r: DemoCloudWatch(seed=settings.seed, region=r) for r in regions}
+    from bedrock_top.aws import make_cloudwatch_clients
+
+    return make_cloudwatch_clients(settings.profile, settings.regions, settings.endpoint_url)
+
+
+def make_poller(settings: Settings) -> Poller:
+    """The poller for these settings: clients, prices, and (for AWS) a way to rebuild a
+    region's client when its credentials change while running."""
+    reconnect = None
+    if not settings.demo:
+        from bedrock_top.aws import make_cloudwatch_client
+
+        def reconnect(region: str) -> CloudWatchClient:
+            client: CloudWatchClient = make_cloudwatch_client(
+                settings.profile, region, settings.endpoint_url
+            )
+            return client
+
+    poller = Poller(
+        make_clients(settings),
+        poll_settings(settings),
+        prices=price_table(settings),
+        reconnect=reconnect,
+    )
+    poller.profile = settings.profile
+    return poller
+
+
+def make_quota_keeper(
+    settings: Settings,
+    regions: Sequence[str],
+    clients: Mapping[str, CloudWatchClient] | None = None,
+) -> QuotaKeeper:
+    """Quota sources for the regions polled: the demo account's, or Service Quotas and the
+    Bedrock API through boto3 (endpoints the standard botocore way, never --endpoint-url,
+    which is CloudWatch's), cached on disk for 12 h per account and region. The demo sizes
+    its quotas from the demo backend in ``clients`` (the poller's: their caches are shared)."""
+    from bedrock_top.quota_fetch import QuotaCache, QuotaSource, default_cache_dir
+    from bedrock_top.quota_keeper import QuotaKeeper
+
+    sources: dict[str, QuotaSource] = {}
+    for region in regions:
+        if settings.demo:
+            from bedrock_top.demo import DemoCloudWatch
+            from bedrock_top.demo_quotas import DemoQuotaClients
+
+            backend = (clients or {}).get(region)
+            demo = DemoQuotaClients(
+                seed=settings.seed,
+                region=region,
+                cloudwatch=backend if isinstance(backend, DemoCloudWatch) else None,
+            )
+
+            def demo_clients(demo: DemoQuotaClients = demo) -> tuple[Any, Any, Any]:
+                return demo, demo, demo
+
+            sources[region] = QuotaSource(region, demo_clients, None)
+        else:
+            from bedrock_top.aws import make_quota_clients
+
+            def aws_clients(region: str = region) -> tuple[Any, Any, Any]:
+                return make_quota_clients(settings.profile, region)
+
+            cache = QuotaCache(default_cache_dir())
+            sources[region] = QuotaSource(region, aws_clients, cache, profile=settings.profile)
+    return QuotaKeeper(sources, settings.quota_overrides, settings.burndown_overrides)
+
+
+def price_table(settings: Settings) -> PriceTable:
+    """Prices with the configured overrides and application-profile aliases on top."""
+    return PriceTable.load(overrides=settings.price_overrides, aliases=settings.price_aliases)
