@@ -30,15 +30,16 @@ from botocore.config import Config
 from botocore.parsers import create_parser
 from botocore.serialize import JSONSerializer
 
-from bedrock_top import aws, wire
-from bedrock_top.catalog import METRICS_BY_KEY, naive_metrics_per_model
-from bedrock_top.demo import DemoCloudWatch
-from bedrock_top.demo_quotas import DemoQuotaClients
-from bedrock_top.plan import MAX_QUERIES_PER_CALL
-from bedrock_top.pricing import PriceTable
-from bedrock_top.quota_fetch import QuotaSource
-from bedrock_top.quota_keeper import QuotaKeeper
-from bedrock_top.source import Poller, PollSettings
+from bedrock_top.cloudwatch import wire
+from bedrock_top.cloudwatch.plan import MAX_QUERIES_PER_CALL
+from bedrock_top.cloudwatch.source import Poller, PollSettings
+from bedrock_top.demo.cloudwatch import DemoCloudWatch
+from bedrock_top.demo.quotas import DemoQuotaClients
+from bedrock_top.figures.catalog import METRICS_BY_KEY, naive_metrics_per_model
+from bedrock_top.figures.pricing import PriceTable
+from bedrock_top.services import aws
+from bedrock_top.services.quota_fetch import QuotaSource
+from bedrock_top.services.quota_keeper import QuotaKeeper
 
 ROOT = Path(__file__).resolve().parent
 # The bundled price table, as the app polls with (a user's refreshed cache left out).

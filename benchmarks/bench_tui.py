@@ -29,14 +29,14 @@ from textual import events
 from textual.widget import Widget
 from textual.widgets import DataTable
 
+from bedrock_top.cloudwatch.source import Poller, PollSettings
 from bedrock_top.config import Settings
-from bedrock_top.demo import DemoCloudWatch
-from bedrock_top.snapshot import Snapshot
-from bedrock_top.source import Poller, PollSettings
-from bedrock_top.totals import account_totals
+from bedrock_top.demo.cloudwatch import DemoCloudWatch
+from bedrock_top.figures.snapshot import Snapshot
+from bedrock_top.figures.totals import account_totals
 from bedrock_top.tui.app import BedrockTopApp
 from bedrock_top.tui.charts import ChartBox
-from bedrock_top.view import column_styles, row_cells, visible_rows
+from bedrock_top.views.view import column_styles, row_cells, visible_rows
 
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results"
@@ -199,7 +199,7 @@ def startup(runs: int) -> dict[str, float]:
         "from bedrock_top.arguments import parse_settings\n"
         "from bedrock_top.assemble import make_clients, make_quota_keeper\n"
         "from bedrock_top.assemble import poll_settings\n"
-        "from bedrock_top.source import Poller\n"
+        "from bedrock_top.cloudwatch.source import Poller\n"
         "from bedrock_top.tui.app import BedrockTopApp\n"
         "class Timed(BedrockTopApp):\n"
         "    def _accept(self, snapshot, totals):\n"

@@ -18,9 +18,10 @@ from botocore.awsrequest import AWSResponse
 from botocore.model import Shape
 from botocore.validate import validate_parameters
 
-from bedrock_top import aws, demo
-from bedrock_top.demo import DemoCloudWatch
-from bedrock_top.source import Poller, PollSettings
+from bedrock_top.cloudwatch.source import Poller, PollSettings
+from bedrock_top.demo import cloudwatch as demo
+from bedrock_top.demo.cloudwatch import DemoCloudWatch
+from bedrock_top.services import aws
 from support.tui import FakeClock
 
 ENDPOINT = "http://127.0.0.1:1"  # never contacted

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bedrock_top.catalog import (
+from bedrock_top.figures.catalog import (
     CACHE_READ,
     CACHE_WRITE,
     METRICS,

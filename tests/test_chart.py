@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bedrock_top.chart import (
+from bedrock_top.views.chart import (
     Chart,
     braille,
     column_heights,
@@ -20,7 +20,7 @@ from bedrock_top.chart import (
     render_chart,
     utc_hhmm,
 )
-from bedrock_top.spark import IN_PROGRESS, fit_buckets, periods_per_cell
+from bedrock_top.views.spark import IN_PROGRESS, fit_buckets, periods_per_cell
 
 START = 1_700_000_040  # 2023-11-14 22:14 UTC, a minute boundary
 STYLES = {"axis", "label", "bar", "partial", "marker", "threshold", ""}

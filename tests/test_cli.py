@@ -22,13 +22,13 @@ from botocore.stub import Stubber
 
 from bedrock_top import cli
 from bedrock_top.arguments import parse_settings
-from bedrock_top.catalog import parse_model_id
 from bedrock_top.cli import main
 from bedrock_top.config import Settings
 from bedrock_top.errors import ConfigError, describe_error
+from bedrock_top.figures.catalog import parse_model_id
+from bedrock_top.figures.snapshot import ModelRow, WindowFigures
 from bedrock_top.format import fmt_count, fmt_ms, fmt_pct
-from bedrock_top.rows import filter_rows, sort_rows
-from bedrock_top.snapshot import ModelRow, WindowFigures
+from bedrock_top.views.rows import filter_rows, sort_rows
 
 # (argv, the option the one-line error must name)
 BAD_INPUTS: list[tuple[list[str], str]] = [

@@ -13,10 +13,10 @@ from bedrock_top.arguments import parse_settings
 from bedrock_top.cli import main
 from bedrock_top.config import Settings
 from bedrock_top.errors import ConfigError
-from bedrock_top.pricing import DEFAULT_API_USD_PER_1000
-from bedrock_top.spikes import DEFAULT_MIN_CHANGE, SpikeRules
+from bedrock_top.figures.pricing import DEFAULT_API_USD_PER_1000
+from bedrock_top.figures.spikes import DEFAULT_MIN_CHANGE, SpikeRules
 from bedrock_top.tui.app import BedrockTopApp
-from bedrock_top.view import fit_columns
+from bedrock_top.views.view import fit_columns
 from support.tui import make_app, settle
 
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from bedrock_top.catalog import naive_metrics_per_model
-from bedrock_top.columns import SPARK_METRICS, live_keys
-from bedrock_top.demo import DemoCloudWatch
-from bedrock_top.snapshot import Snapshot
-from bedrock_top.source import Poller, PollSettings, RegionPoller
-from bedrock_top.view import ViewState, column_styles, fit_columns, row_cells
+from bedrock_top.cloudwatch.source import Poller, PollSettings, RegionPoller
+from bedrock_top.demo.cloudwatch import DemoCloudWatch
+from bedrock_top.figures.catalog import naive_metrics_per_model
+from bedrock_top.figures.snapshot import Snapshot
+from bedrock_top.views.columns import SPARK_METRICS, live_keys
+from bedrock_top.views.view import ViewState, column_styles, fit_columns, row_cells
 from support.tui import FROZEN_EPOCH, FakeClock
 
 OPUS = "us.anthropic.claude-opus-4-1-20250805-v1:0"  # a demo batch job: idle most hours

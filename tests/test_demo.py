@@ -17,8 +17,8 @@ from botocore.validate import validate_parameters
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bedrock_top.catalog import parse_model_id
-from bedrock_top.demo import DEMO_MODELS, DemoCloudWatch
+from bedrock_top.demo.cloudwatch import DEMO_MODELS, DemoCloudWatch
+from bedrock_top.figures.catalog import parse_model_id
 
 NOW = 1_790_000_000.0  # 2026-09-21 13:33:20 UTC, a fixed fake clock
 MINUTE = 60

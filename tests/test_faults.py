@@ -2,7 +2,7 @@
 
 CloudWatch is the moto server over HTTP; between it and the product's boto3 client sits
 ``support.faults.FaultProxy``, armed and cleared while a Pilot session of the real app runs.
-botocore's own retries (``bedrock_top.aws.CLIENT_CONFIG``) come first: a fault shorter than
+botocore's own retries (``bedrock_top.services.aws.CLIENT_CONFIG``) come first: a fault shorter than
 them is never seen, a longer one marks the data stale until it goes away.
 
 Credential failures the proxy cannot produce (an SSO login that expires, no credentials at
@@ -32,9 +32,9 @@ from botocore.parsers import create_parser
 from botocore.tokens import SSOTokenProvider
 from textual.widgets import Static
 
-from bedrock_top.aws import CLIENT_CONFIG, make_cloudwatch_client, make_cloudwatch_clients
 from bedrock_top.cli import main
 from bedrock_top.format import fmt_count, fmt_pct
+from bedrock_top.services.aws import CLIENT_CONFIG, make_cloudwatch_client, make_cloudwatch_clients
 from bedrock_top.tui.app import BedrockTopApp
 from bedrock_top.tui.header import HeaderBar
 from support.bedrock_truth import (

@@ -1,8 +1,8 @@
 """Least privilege: bedrock-top only ever attempts read-only AWS operations, ships the minimal
 IAM policy that allows exactly those, and never shows or writes a credential.
 
-Every botocore client created while a test runs (by ``bedrock_top.aws``, by the price refresh,
-or any other code path) gets a ``provide-client-params`` handler: the first event of every API
+Every botocore client created while a test runs (by ``services.aws``, by the price refresh, or
+any other code path) gets a ``provide-client-params`` handler: the first event of every API
 call, emitted before validation and before any request is sent, so nothing escapes it.
 """
 
@@ -24,8 +24,8 @@ from textual.widgets import Static
 
 from bedrock_top.assemble import make_clients, make_quota_keeper, poll_settings, price_table
 from bedrock_top.cli import main
+from bedrock_top.cloudwatch.source import Poller
 from bedrock_top.config import Settings
-from bedrock_top.source import Poller
 from bedrock_top.tui.app import BedrockTopApp
 from bedrock_top.tui.screens import DetailScreen
 from support.bedrock_truth import BASE_HAIKU, US_SONNET, publish, scenario

@@ -20,9 +20,9 @@ import boto3
 import pytest
 
 import bedrock_top
-from bedrock_top import aws
 from bedrock_top.cli import main
-from bedrock_top.plan import MAX_QUERIES_PER_CALL, QUERY_ID_PATTERN
+from bedrock_top.cloudwatch.plan import MAX_QUERIES_PER_CALL, QUERY_ID_PATTERN
+from bedrock_top.services import aws
 from support.bedrock_truth import SCENARIO_MODELS, expected, publish, scenario
 
 if TYPE_CHECKING:
@@ -294,9 +294,10 @@ def test_core_modules_never_import_textual_or_rich() -> None:
     code = (
         "import importlib, pkgutil, sys\n"
         "import bedrock_top\n"
-        "for m in pkgutil.iter_modules(bedrock_top.__path__):\n"
-        "    if m.name not in ('tui', '__main__'):\n"
-        "        importlib.import_module('bedrock_top.' + m.name)\n"
+        "for m in pkgutil.walk_packages(bedrock_top.__path__, 'bedrock_top.'):\n"
+        "    if m.name.split('.')[1] not in ('tui', '__main__'):\n"
+        "        importlib.import_module(m.name)\n"
+        "assert 'bedrock_top.figures.snapshot' in sys.modules\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich'))\n"
         "assert not bad, bad\n"
     )

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import math
 
-from bedrock_top.catalog import parse_model_id
-from bedrock_top.chart import render_chart
-from bedrock_top.panels import PROBLEM_FLOOR, model_charts, per_minute, throttled_periods
-from bedrock_top.snapshot import SERIES_KEYS, ModelRow, Snapshot, WindowFigures
+from bedrock_top.figures.catalog import parse_model_id
+from bedrock_top.figures.snapshot import SERIES_KEYS, ModelRow, Snapshot, WindowFigures
+from bedrock_top.views.chart import render_chart
+from bedrock_top.views.panels import PROBLEM_FLOOR, model_charts, per_minute, throttled_periods
 
 START = 1_790_000_000 - 1_790_000_000 % 3600
 N = 60

@@ -13,14 +13,14 @@ from rich.console import Console
 from textual.widgets import Input, Static
 from textual.widgets._toast import Toast
 
-from bedrock_top.columns import COLUMNS_BY_KEY, SORT_KEYS
-from bedrock_top.rows import order_rows
-from bedrock_top.snapshot import Snapshot
-from bedrock_top.totals import account_totals
+from bedrock_top.figures.snapshot import Snapshot
+from bedrock_top.figures.totals import account_totals
 from bedrock_top.tui.app import BedrockTopApp
 from bedrock_top.tui.header import HeaderBar
 from bedrock_top.tui.screens import DetailScreen, EventsScreen, events_table
 from bedrock_top.tui.table import FLAG
+from bedrock_top.views.columns import COLUMNS_BY_KEY, SORT_KEYS
+from bedrock_top.views.rows import order_rows
 from support.tui import FakeClock, make_app, poll_now, settle
 
 

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bedrock_top.plan import (
+from bedrock_top.cloudwatch.plan import (
     Call,
     MetricQuery,
     PlanError,

@@ -18,7 +18,15 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from bedrock_top.price_refresh import (
+from bedrock_top.figures.pricing import (
+    SOURCE_BUNDLED,
+    SOURCE_CACHED,
+    Price,
+    PriceTable,
+    load_bundled,
+    parse_document,
+)
+from bedrock_top.services.price_refresh import (
     BEDROCK,
     FOUNDATION_MODELS,
     PRICE_LIST_SOURCE,
@@ -26,14 +34,6 @@ from bedrock_top.price_refresh import (
     name_index,
     parse_product,
     refresh_prices,
-)
-from bedrock_top.pricing import (
-    SOURCE_BUNDLED,
-    SOURCE_CACHED,
-    Price,
-    PriceTable,
-    load_bundled,
-    parse_document,
 )
 
 NOW = datetime(2026, 11, 27, 20, 0, tzinfo=UTC)
@@ -460,8 +460,8 @@ def test_prices_command_refreshes_then_shows_the_cached_prices(
 ) -> None:
     """`bedrock-top prices --refresh` end to end (Stubber behind the real command), then
     `bedrock-top prices --format json` shows the refreshed prices as the winning source."""
-    from bedrock_top import price_refresh
     from bedrock_top.cli import main
+    from bedrock_top.services import price_refresh
 
     client, stubber = pricing
     add_pages(stubber, BEDROCK, BEDROCK_PAGES)

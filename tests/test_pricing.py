@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from bedrock_top.catalog import parse_model_id
 from bedrock_top.errors import ConfigError
-from bedrock_top.pricing import (
+from bedrock_top.figures.catalog import parse_model_id
+from bedrock_top.figures.pricing import (
     DEFAULT_API_USD_PER_1000,
     PRICE_FIELDS,
     SOURCE_BUNDLED,
@@ -27,7 +27,7 @@ from bedrock_top.pricing import (
     usd_per_hour,
     window_cost,
 )
-from bedrock_top.snapshot import WindowFigures
+from bedrock_top.figures.snapshot import WindowFigures
 
 HAIKU3 = "anthropic.claude-3-haiku-20240307-v1:0"
 SONNET45 = "anthropic.claude-sonnet-4-5-20250929-v1:0"

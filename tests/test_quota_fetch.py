@@ -16,9 +16,10 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from bedrock_top import quota_fetch
-from bedrock_top.aws import make_quota_clients
-from bedrock_top.quota_fetch import (
+from bedrock_top.figures.quotas import FoundationModel, InferenceProfile, QuotaCatalog, ServiceQuota
+from bedrock_top.services import quota_fetch
+from bedrock_top.services.aws import make_quota_clients
+from bedrock_top.services.quota_fetch import (
     CACHE_FORMAT,
     PaginationError,
     QuotaCache,
@@ -27,7 +28,6 @@ from bedrock_top.quota_fetch import (
     default_cache_dir,
     fetch_catalog,
 )
-from bedrock_top.quotas import FoundationModel, InferenceProfile, QuotaCatalog, ServiceQuota
 from support.quota_fake import ACCOUNT, QuotaFake, model, profile, quota, raw_requests
 
 REGION = "us-east-1"

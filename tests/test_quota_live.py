@@ -12,12 +12,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bedrock_top.demo import DemoCloudWatch
-from bedrock_top.demo_quotas import DemoQuotaClients
-from bedrock_top.quota_fetch import QuotaSource
-from bedrock_top.quota_keeper import QuotaKeeper
-from bedrock_top.quota_usage import minute_starts
-from bedrock_top.source import Poller, PollSettings
+from bedrock_top.cloudwatch.source import Poller, PollSettings
+from bedrock_top.demo.cloudwatch import DemoCloudWatch
+from bedrock_top.demo.quotas import DemoQuotaClients
+from bedrock_top.figures.quota_usage import minute_starts
+from bedrock_top.services.quota_fetch import QuotaSource
+from bedrock_top.services.quota_keeper import QuotaKeeper
 from support.tui import FakeClock
 
 SONNET = "us.anthropic.claude-sonnet-4-20250514-v1:0"  # publishes the estimate, burndown 5

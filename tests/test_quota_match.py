@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bedrock_top.burndown import BURNDOWN_TABLE, burndown, burndown_of
-from bedrock_top.quota_match import (
+from bedrock_top.figures.burndown import BURNDOWN_TABLE, burndown, burndown_of
+from bedrock_top.figures.quota_match import (
     account_tpd,
     match_quotas,
     parse_quota_name,
@@ -20,7 +20,7 @@ from bedrock_top.quota_match import (
     resolve_model,
     unknown_overrides,
 )
-from bedrock_top.quotas import (
+from bedrock_top.figures.quotas import (
     QUOTA_KINDS,
     FoundationModel,
     InferenceProfile,

@@ -13,11 +13,11 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from bedrock_top import aws
 from bedrock_top.cli import main
-from bedrock_top.demo import DemoCloudWatch
+from bedrock_top.cloudwatch.source import Poller, PollSettings
+from bedrock_top.demo.cloudwatch import DemoCloudWatch
 from bedrock_top.logs import setup_file_logging
-from bedrock_top.source import Poller, PollSettings
+from bedrock_top.services import aws
 from bedrock_top.tui.header import HeaderBar
 from support.tui import FakeClock, FlakyBackend, make_app, poll_now, settle
 

@@ -10,11 +10,11 @@ import pytest
 
 from bedrock_top.arguments import parse_settings
 from bedrock_top.assemble import make_poller
-from bedrock_top.cells import cell, choose_style
 from bedrock_top.cli import visible_rows
-from bedrock_top.columns import COLUMNS_BY_KEY, Column, header
-from bedrock_top.render import ONCE_COLUMNS, TextColumn, fit_text_table, render_table
-from bedrock_top.snapshot import ModelRow, Snapshot
+from bedrock_top.figures.snapshot import ModelRow, Snapshot
+from bedrock_top.output.render import ONCE_COLUMNS, TextColumn, fit_text_table, render_table
+from bedrock_top.views.cells import cell, choose_style
+from bedrock_top.views.columns import COLUMNS_BY_KEY, Column, header
 
 # --- one style per column -------------------------------------------------------------------
 

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bedrock_top.catalog import SAMPLE_COUNT, SUM
-from bedrock_top.series import ModelSeries, Ring, copy_points
-from bedrock_top.snapshot import ModelRow, Snapshot, build_row
+from bedrock_top.figures.catalog import SAMPLE_COUNT, SUM
+from bedrock_top.figures.series import ModelSeries, Ring, copy_points
+from bedrock_top.figures.snapshot import ModelRow, Snapshot, build_row
 
 P = 60
 T0 = 1_750_000_020  # a whole minute (1_750_000_020 % 60 == 0)

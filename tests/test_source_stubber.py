@@ -18,10 +18,8 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from bedrock_top.catalog import CACHE_READ
-from bedrock_top.plan import Call, MetricQuery, SeriesKey, align_down
-from bedrock_top.series import ModelSeries
-from bedrock_top.source import (
+from bedrock_top.cloudwatch.plan import Call, MetricQuery, SeriesKey, align_down
+from bedrock_top.cloudwatch.source import (
     Poller,
     PollSettings,
     RegionPoller,
@@ -29,6 +27,8 @@ from bedrock_top.source import (
     discover,
     fetch_call,
 )
+from bedrock_top.figures.catalog import CACHE_READ
+from bedrock_top.figures.series import ModelSeries
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient

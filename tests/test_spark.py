@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bedrock_top.spark import (
+from bedrock_top.views.spark import (
     BLOCKS,
     IN_PROGRESS,
     NO_DATA,

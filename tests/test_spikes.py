@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bedrock_top.catalog import parse_model_id
-from bedrock_top.snapshot import SERIES_KEYS, ModelRow, Snapshot, WindowFigures
-from bedrock_top.spikes import DEFAULT_MIN_CHANGE, Alert, SpikeRules, SpikeTracker, detect
+from bedrock_top.figures.catalog import parse_model_id
+from bedrock_top.figures.snapshot import SERIES_KEYS, ModelRow, Snapshot, WindowFigures
+from bedrock_top.figures.spikes import DEFAULT_MIN_CHANGE, Alert, SpikeRules, SpikeTracker, detect
 
 PERIOD = 60
 T0 = 1_700_000_040  # a minute boundary

@@ -13,16 +13,16 @@ import pytest
 from rich.console import Console
 from textual.widgets import Input, Static
 
-from bedrock_top.columns import SORT_KEYS
-from bedrock_top.demo import DemoCloudWatch
+from bedrock_top.demo.cloudwatch import DemoCloudWatch
 from bedrock_top.format import fmt_count
-from bedrock_top.panels import fmt_figure
 from bedrock_top.tui.app import BedrockTopApp
 from bedrock_top.tui.charts import ChartBox
 from bedrock_top.tui.header import HeaderBar
 from bedrock_top.tui.screens import DetailScreen, EventsScreen, HelpScreen, detail_summary
 from bedrock_top.tui.table import ModelTable
-from bedrock_top.view import is_problem
+from bedrock_top.views.columns import SORT_KEYS
+from bedrock_top.views.panels import fmt_figure
+from bedrock_top.views.view import is_problem
 from support.tui import FakeClock, FlakyBackend, make_app, poll_now, settle
 
 

@@ -9,13 +9,13 @@ from typing import Any
 from botocore.exceptions import ClientError
 from textual.widgets import Static
 
-from bedrock_top.cells import level
-from bedrock_top.columns import COLUMNS_BY_KEY
-from bedrock_top.demo_quotas import DemoQuotaClients
-from bedrock_top.quota_keeper import RETRY_S as QUOTA_RETRY_S
+from bedrock_top.demo.quotas import DemoQuotaClients
+from bedrock_top.services.quota_keeper import RETRY_S as QUOTA_RETRY_S
 from bedrock_top.tui.app import BedrockTopApp
 from bedrock_top.tui.charts import ChartBox
 from bedrock_top.tui.screens import DetailScreen
+from bedrock_top.views.cells import level
+from bedrock_top.views.columns import COLUMNS_BY_KEY
 from support.tui import FakeClock, make_app, poll_now, settle
 
 SONNET = "us.anthropic.claude-sonnet-4-20250514-v1:0"

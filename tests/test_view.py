@@ -5,11 +5,11 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bedrock_top.catalog import parse_model_id
-from bedrock_top.columns import live_keys
-from bedrock_top.rows import row_filter
-from bedrock_top.snapshot import ModelRow, WindowFigures
-from bedrock_top.view import fit_columns, model_text, shorten_middle, table_columns
+from bedrock_top.figures.catalog import parse_model_id
+from bedrock_top.figures.snapshot import ModelRow, WindowFigures
+from bedrock_top.views.columns import live_keys
+from bedrock_top.views.rows import row_filter
+from bedrock_top.views.view import fit_columns, model_text, shorten_middle, table_columns
 
 IDS = (
     "us.anthropic.claude-sonnet-4-5-20250929-v1:0",

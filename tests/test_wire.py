@@ -29,7 +29,8 @@ from botocore.serialize import JSONSerializer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bedrock_top import aws, wire
+from bedrock_top.cloudwatch import wire
+from bedrock_top.services import aws
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient

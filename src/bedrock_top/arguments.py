@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import NoReturn
 
 from bedrock_top import __version__, settings_file
-from bedrock_top.columns import DEFAULT_SORT_LIVE, DEFAULT_SORT_ONCE, columns_help
 from bedrock_top.config import (
     DEFAULT_INTERVAL_S,
     WINDOW_CHOICES,
@@ -20,6 +19,7 @@ from bedrock_top.config import (
     resolve,
 )
 from bedrock_top.errors import ConfigError
+from bedrock_top.views.columns import DEFAULT_SORT_LIVE, DEFAULT_SORT_ONCE, columns_help
 
 PROG = "bedrock-top"
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from bedrock_top.cloudwatch.source import CloudWatchClient, Poller, PollSettings
 from bedrock_top.config import Settings
-from bedrock_top.pricing import PriceTable
-from bedrock_top.source import CloudWatchClient, Poller, PollSettings
+from bedrock_top.figures.pricing import PriceTable
 
 if TYPE_CHECKING:
-    from bedrock_top.quota_keeper import QuotaKeeper
+    from bedrock_top.services.quota_keeper import QuotaKeeper
 
 DEMO_REGION = "us-east-1"
 
@@ -32,11 +32,11 @@ def poll_settings(settings: Settings) -> PollSettings:
 def make_clients(settings: Settings) -> dict[str, CloudWatchClient]:
     """One CloudWatch client (or demo backend) per region."""
     if settings.demo:
-        from bedrock_top.demo import DemoCloudWatch
+        from bedrock_top.demo.cloudwatch import DemoCloudWatch
 
         regions = settings.regions or (DEMO_REGION,)
         return {r: DemoCloudWatch(seed=settings.seed, region=r) for r in regions}
-    from bedrock_top.aws import make_cloudwatch_clients
+    from bedrock_top.services.aws import make_cloudwatch_clients
 
     return make_cloudwatch_clients(settings.profile, settings.regions, settings.endpoint_url)
 
@@ -46,7 +46,7 @@ def make_poller(settings: Settings) -> Poller:
     region's client when its credentials change while running."""
     reconnect = None
     if not settings.demo:
-        from bedrock_top.aws import make_cloudwatch_client
+        from bedrock_top.services.aws import make_cloudwatch_client
 
         def reconnect(region: str) -> CloudWatchClient:
             client: CloudWatchClient = make_cloudwatch_client(
@@ -73,14 +73,14 @@ def make_quota_keeper(
     Bedrock API through boto3 (endpoints the standard botocore way, never --endpoint-url,
     which is CloudWatch's), cached on disk for 12 h per account and region. The demo sizes
     its quotas from the demo backend in ``clients`` (the poller's: their caches are shared)."""
-    from bedrock_top.quota_fetch import QuotaCache, QuotaSource, default_cache_dir
-    from bedrock_top.quota_keeper import QuotaKeeper
+    from bedrock_top.services.quota_fetch import QuotaCache, QuotaSource, default_cache_dir
+    from bedrock_top.services.quota_keeper import QuotaKeeper
 
     sources: dict[str, QuotaSource] = {}
     for region in regions:
         if settings.demo:
-            from bedrock_top.demo import DemoCloudWatch
-            from bedrock_top.demo_quotas import DemoQuotaClients
+            from bedrock_top.demo.cloudwatch import DemoCloudWatch
+            from bedrock_top.demo.quotas import DemoQuotaClients
 
             backend = (clients or {}).get(region)
             demo = DemoQuotaClients(
@@ -94,7 +94,7 @@ def make_quota_keeper(
 
             sources[region] = QuotaSource(region, demo_clients, None)
         else:
-            from bedrock_top.aws import make_quota_clients
+            from bedrock_top.services.aws import make_quota_clients
 
             def aws_clients(region: str = region) -> tuple[Any, Any, Any]:
                 return make_quota_clients(settings.profile, region)

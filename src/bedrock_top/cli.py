@@ -15,11 +15,11 @@ from collections.abc import Sequence
 from bedrock_top import settings_file
 from bedrock_top.arguments import PROG, build_parser, config_path, load_settings
 from bedrock_top.assemble import make_poller, make_quota_keeper
-from bedrock_top.columns import DEFAULT_SORT_ONCE
 from bedrock_top.config import Settings
 from bedrock_top.errors import ConfigError
-from bedrock_top.rows import select_rows
-from bedrock_top.snapshot import ModelRow, Snapshot
+from bedrock_top.figures.snapshot import ModelRow, Snapshot
+from bedrock_top.views.columns import DEFAULT_SORT_ONCE
+from bedrock_top.views.rows import select_rows
 
 
 def visible_rows(snapshot: Snapshot, settings: Settings) -> list[ModelRow]:
@@ -29,7 +29,7 @@ def visible_rows(snapshot: Snapshot, settings: Settings) -> list[ModelRow]:
 
 
 def run_once(settings: Settings) -> int:
-    from bedrock_top.render import render_csv, render_json, render_table
+    from bedrock_top.output.render import render_csv, render_json, render_table
 
     poller = make_poller(settings)
     try:

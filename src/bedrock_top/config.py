@@ -14,11 +14,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
-from bedrock_top.columns import COLUMNS_BY_KEY, SORT_KEYS, SPARK_KEY, SPARK_METRICS, live_keys
 from bedrock_top.errors import ConfigError
-from bedrock_top.pricing import DEFAULT_API_USD_PER_1000
-from bedrock_top.rows import row_filter
-from bedrock_top.spikes import DEFAULT_MIN_CHANGE, DEFAULT_RULES, SpikeRules
+from bedrock_top.figures.pricing import DEFAULT_API_USD_PER_1000
+from bedrock_top.figures.spikes import DEFAULT_MIN_CHANGE, DEFAULT_RULES, SpikeRules
+from bedrock_top.views.columns import COLUMNS_BY_KEY, SORT_KEYS, SPARK_KEY, SPARK_METRICS, live_keys
+from bedrock_top.views.rows import row_filter
 
 WINDOW_CHOICES: Final = ("15m", "1h", "3h", "12h", "1d", "3d", "7d")
 FORMATS: Final = ("table", "json", "csv")

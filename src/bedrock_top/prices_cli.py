@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from collections.abc import Sequence
 
 from bedrock_top.arguments import Parser
 from bedrock_top.errors import ConfigError
-from bedrock_top.pricing import PER_MILLION, PriceTable, default_cache_path
+from bedrock_top.figures.pricing import PER_MILLION, PriceTable, default_cache_path
+from bedrock_top.output.render import TextColumn, fit_text_table
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,8 +31,8 @@ def run_prices(argv: Sequence[str]) -> int:
     if args.format not in ("table", "json"):
         raise ConfigError(f"--format: unknown format {args.format!r} (choose table or json)")
     if args.refresh:
-        from bedrock_top.aws import make_session
-        from bedrock_top.price_refresh import make_pricing_client, refresh_prices
+        from bedrock_top.services.aws import make_session
+        from bedrock_top.services.price_refresh import make_pricing_client, refresh_prices
 
         session = make_session(args.profile)
         report = refresh_prices(make_pricing_client(session), default_cache_path())
@@ -58,23 +60,22 @@ def run_prices(argv: Sequence[str]) -> int:
         }
         sys.stdout.write(json.dumps(out, indent=2) + "\n")
         return 0
-    from rich.console import Console
-    from rich.table import Table
 
-    grid = Table(title="USD per 1M tokens (on-demand, in-region)", box=None, title_justify="left")
-    for header in ("Model", "Input", "Output", "Cache read", "Cache write", "Source"):
-        grid.add_column(header, justify="left" if header in ("Model", "Source") else "right")
-    for key, _, p in rows:
+    def cell(v: float | None) -> str:
+        return "-" if v is None else f"{v:g}"
 
-        def cell(v: float | None) -> str:
-            return "-" if v is None else f"{v:g}"
-
-        grid.add_row(key, cell(p.input), cell(p.output), cell(p.cache_read), cell(p.cache_write),
-                     p.source)  # fmt: skip
-    console = Console() if sys.stdout.isatty() else Console(width=200)
-    console.print(grid)
-    for source, date in table.as_of.items():
-        console.print(f"{source} prices as of {date}", style="dim")
-    for warning in table.warnings:
-        console.print(f"warning: {warning}", style="yellow")
+    prices = [p for _, _, p in rows]
+    columns = [
+        TextColumn("Model", [key for key, _, _ in rows], right=False, priority=0),
+        TextColumn("Input", [cell(p.input) for p in prices], priority=0),
+        TextColumn("Output", [cell(p.output) for p in prices], priority=0),
+        TextColumn("Cache read", [cell(p.cache_read) for p in prices], priority=2),
+        TextColumn("Cache write", [cell(p.cache_write) for p in prices], priority=2),
+        TextColumn("Source", [p.source for p in prices], right=False, priority=3),
+    ]
+    width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+    lines = ["USD per 1M tokens (on-demand, in-region)", *fit_text_table(columns, width)]
+    lines += [f"{source} prices as of {date}" for source, date in table.as_of.items()]
+    lines += [f"warning: {warning}" for warning in table.warnings]
+    sys.stdout.write("\n".join(lines) + "\n")
     return 0

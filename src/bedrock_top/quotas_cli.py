@@ -17,7 +17,7 @@ from bedrock_top.arguments import Parser
 from bedrock_top.assemble import DEMO_REGION, make_quota_keeper
 from bedrock_top.config import Settings
 from bedrock_top.errors import ConfigError
-from bedrock_top.quotas import QuotaReport
+from bedrock_top.figures.quotas import QuotaReport
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,7 +67,7 @@ def report_lines(region: str, lines: Sequence[QuotaReport]) -> list[str]:
 def run_quotas(argv: Sequence[str]) -> int:
     from bedrock_top.arguments import build_parser as main_parser
     from bedrock_top.arguments import load_settings
-    from bedrock_top.quota_match import report
+    from bedrock_top.figures.quota_match import report
 
     args = build_parser().parse_args(argv)
     if args.format not in ("table", "json"):
@@ -108,7 +108,7 @@ def _default_region(settings: Settings) -> str:
     """The demo's region, or the profile's (the same rule as the monitor)."""
     if settings.demo:
         return DEMO_REGION
-    from bedrock_top.aws import make_session
+    from bedrock_top.services.aws import make_session
 
     session = make_session(settings.profile)
     if not session.region_name:

@@ -26,8 +26,8 @@ from bedrock_top.config import (
     Sourced,
 )
 from bedrock_top.errors import ConfigError
-from bedrock_top.pricing import DEFAULT_API_USD_PER_1000
-from bedrock_top.spikes import DEFAULT_MIN_CHANGE, DEFAULT_RULES
+from bedrock_top.figures.pricing import DEFAULT_API_USD_PER_1000
+from bedrock_top.figures.spikes import DEFAULT_MIN_CHANGE, DEFAULT_RULES
 
 APP_NAME: Final = "bedrock-top"
 ENV_PREFIX: Final = "BEDROCK_TOP_"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Final
 
-from bedrock_top.quotas import FoundationModel, InferenceProfile, QuotaCatalog, ServiceQuota
+from bedrock_top.figures.quotas import FoundationModel, InferenceProfile, QuotaCatalog, ServiceQuota
 
 __all__ = [
     "ACCOUNT",

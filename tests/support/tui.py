@@ -10,13 +10,13 @@ from typing import Any
 from botocore.exceptions import EndpointConnectionError
 from textual.pilot import Pilot
 
+from bedrock_top.cloudwatch.source import CloudWatchClient, Poller, PollSettings
 from bedrock_top.config import Settings
-from bedrock_top.demo import DemoCloudWatch
-from bedrock_top.demo_quotas import DemoQuotaClients
-from bedrock_top.pricing import PriceTable
-from bedrock_top.quota_fetch import QuotaSource
-from bedrock_top.quota_keeper import QuotaKeeper
-from bedrock_top.source import CloudWatchClient, Poller, PollSettings
+from bedrock_top.demo.cloudwatch import DemoCloudWatch
+from bedrock_top.demo.quotas import DemoQuotaClients
+from bedrock_top.figures.pricing import PriceTable
+from bedrock_top.services.quota_fetch import QuotaSource
+from bedrock_top.services.quota_keeper import QuotaKeeper
 from bedrock_top.tui.app import BedrockTopApp
 
 # A fixed instant, 30 s into a minute, so every run draws the same screen.

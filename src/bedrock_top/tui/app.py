@@ -27,16 +27,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
-from bedrock_top.catalog import parse_model_id
-from bedrock_top.columns import (
-    COLUMNS_BY_KEY,
-    DEFAULT_SORT_LIVE,
-    SORT_KEYS,
-    SPARK_KEY,
-    SPARK_METRICS,
-    fmt_span,
-    live_keys,
-)
+from bedrock_top.cloudwatch.source import Clock, Poller, PollSettings
 from bedrock_top.config import (
     MAX_INTERVAL_S,
     MIN_INTERVAL_S,
@@ -46,25 +37,28 @@ from bedrock_top.config import (
     parse_window,
 )
 from bedrock_top.errors import describe_error
-from bedrock_top.export import export_csv
-from bedrock_top.panels import model_charts, totals_charts
-from bedrock_top.quota_keeper import QuotaKeeper
-from bedrock_top.rows import row_filter
-from bedrock_top.snapshot import ModelRow, Snapshot
-from bedrock_top.source import Clock, Poller, PollSettings
-from bedrock_top.spikes import Alert, SpikeTracker
-from bedrock_top.totals import Totals, account_totals
+from bedrock_top.figures.catalog import parse_model_id
+from bedrock_top.figures.snapshot import ModelRow, Snapshot
+from bedrock_top.figures.spikes import Alert, SpikeTracker
+from bedrock_top.figures.totals import Totals, account_totals
+from bedrock_top.output.export import export_csv
+from bedrock_top.services.quota_keeper import QuotaKeeper
 from bedrock_top.tui.charts import ChartBox, chart_row
 from bedrock_top.tui.header import HeaderBar, HeaderState, utc
 from bedrock_top.tui.screens import DetailScreen, EventsScreen, HelpScreen
 from bedrock_top.tui.table import ModelTable
-from bedrock_top.view import (
-    ViewState,
-    column_styles,
-    sort_arrow,
-    table_columns,
-    visible_rows,
+from bedrock_top.views.columns import (
+    COLUMNS_BY_KEY,
+    DEFAULT_SORT_LIVE,
+    SORT_KEYS,
+    SPARK_KEY,
+    SPARK_METRICS,
+    fmt_span,
+    live_keys,
 )
+from bedrock_top.views.panels import model_charts, totals_charts
+from bedrock_top.views.rows import row_filter
+from bedrock_top.views.view import ViewState, column_styles, sort_arrow, table_columns, visible_rows
 
 INTERVAL_STEPS = (5, 10, 15, 30, 60, 120, 300, 600)
 WINDOWS_HELP = "time window: " + " ".join(WINDOW_CHOICES)

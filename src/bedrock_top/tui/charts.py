@@ -1,8 +1,7 @@
 """A titled chart box: ``chart.render_chart`` drawn at whatever size the layout gives it.
 
-The chart itself is pure (``bedrock_top.chart``, specs from ``bedrock_top.panels``); this
-widget only maps its style names to theme colours and redraws when the data or the size
-changes.
+The chart itself is pure (``views.chart``, specs from ``views.panels``); this widget only
+maps its style names to theme colours and redraws when the data or the size changes.
 """
 
 from __future__ import annotations
@@ -15,8 +14,8 @@ from textual.color import Color
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from bedrock_top.chart import render_chart
-from bedrock_top.panels import ChartSpec
+from bedrock_top.views.chart import render_chart
+from bedrock_top.views.panels import ChartSpec
 
 
 class ChartBox(Widget):

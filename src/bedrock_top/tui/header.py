@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widget import Widget
 
-from bedrock_top.catalog import parse_model_id
-from bedrock_top.columns import fmt_span
+from bedrock_top.figures.catalog import parse_model_id
+from bedrock_top.figures.pricing import api_usd_per_hour
+from bedrock_top.figures.snapshot import RECENT_S, Snapshot
+from bedrock_top.figures.totals import Totals, quota_worst
 from bedrock_top.format import fmt_count, fmt_pct, fmt_usd
-from bedrock_top.pricing import api_usd_per_hour
-from bedrock_top.snapshot import RECENT_S, Snapshot
-from bedrock_top.totals import Totals, quota_worst
+from bedrock_top.views.columns import fmt_span
 
 
 def short_model(model_id: str) -> str:

@@ -13,12 +13,12 @@ from textual.containers import Grid, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Static
 
+from bedrock_top.figures.quota_usage import quota_lines
+from bedrock_top.figures.snapshot import ModelRow, Snapshot
+from bedrock_top.figures.spikes import Alert, headline
 from bedrock_top.format import fmt_count, fmt_ms, fmt_pct, fmt_usd
-from bedrock_top.panels import ChartSpec, model_charts
-from bedrock_top.quota_usage import quota_lines
-from bedrock_top.snapshot import ModelRow, Snapshot
-from bedrock_top.spikes import Alert, headline
 from bedrock_top.tui.charts import ChartBox, chart_row
+from bedrock_top.views.panels import ChartSpec, model_charts
 
 MAX_DETAIL_CHARTS = 16
 

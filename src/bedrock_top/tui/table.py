@@ -28,9 +28,9 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from bedrock_top.cells import CellStyle, level
-from bedrock_top.snapshot import ModelRow, Snapshot
-from bedrock_top.view import (
+from bedrock_top.figures.snapshot import ModelRow, Snapshot
+from bedrock_top.views.cells import CellStyle, level
+from bedrock_top.views.view import (
     GAP,
     Slot,
     ViewState,

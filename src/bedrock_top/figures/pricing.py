@@ -21,9 +21,9 @@ from typing import Any, Final
 
 import platformdirs
 
-from bedrock_top.catalog import parse_model_id
 from bedrock_top.errors import ConfigError
-from bedrock_top.snapshot import RowCost, WindowFigures
+from bedrock_top.figures.catalog import parse_model_id
+from bedrock_top.figures.snapshot import RowCost, WindowFigures
 
 PER_MILLION: Final = 1_000_000
 # GetMetricData has no free tier; the rate varies by region, hence configurable.
@@ -379,9 +379,7 @@ def figures_cost(
 # --- the monitor's own cost -----------------------------------------------------------------
 
 
-def api_cost_usd(
-    metrics_requested: int, usd_per_1000: float = DEFAULT_API_USD_PER_1000
-) -> float:
+def api_cost_usd(metrics_requested: int, usd_per_1000: float = DEFAULT_API_USD_PER_1000) -> float:
     """USD that GetMetricData charges for this many metrics requested."""
     return metrics_requested * usd_per_1000 / 1000
 

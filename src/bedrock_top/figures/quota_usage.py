@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Final, Literal, TypeVar
 
-from bedrock_top.quotas import ModelQuotas, QuotaKind, ServiceQuota
+from bedrock_top.figures.quotas import ModelQuotas, QuotaKind, ServiceQuota
 
 MINUTE: Final = 60
 LOOKBACK_MINUTES: Final = 60  # "peak" is the busiest of this many complete minutes

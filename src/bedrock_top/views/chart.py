@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
-from bedrock_top.spark import IN_PROGRESS, bucketize, fit_buckets
+from bedrock_top.views.spark import IN_PROGRESS, bucketize, fit_buckets
 
 # Braille dot bits per dot column, bottom dot first (dots 7,3,2,1 and 8,6,5,4).
 _LEFT_DOTS = (0x40, 0x04, 0x02, 0x01)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from bedrock_top.catalog import (
+from bedrock_top.figures.catalog import (
     AVERAGE,
     COUNTER_KEYS,
     SAMPLE_COUNT,
@@ -19,8 +19,8 @@ from bedrock_top.catalog import (
     ModelInfo,
     parse_model_id,
 )
-from bedrock_top.quota_usage import DailyUsage, RowQuota
-from bedrock_top.series import ModelSeries, RingCopy, copy_points
+from bedrock_top.figures.quota_usage import DailyUsage, RowQuota
+from bedrock_top.figures.series import ModelSeries, RingCopy, copy_points
 
 QUOTA_CSV = ("tpm_limit", "tpm_peak_pct", "rpm_limit", "rpm_peak_pct", "tpd_used_pct")
 # Rates in ``ModelRow.latest`` are per minute, whatever the period.

@@ -15,12 +15,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from bedrock_top.cells import choose_style, row_cell
-from bedrock_top.columns import COLUMNS_BY_KEY, DEFAULT_SORT_ONCE, ONCE_DEFAULT, Column, header
-from bedrock_top.pricing import api_cost_usd
-from bedrock_top.quota_usage import daily_dict, minute_starts
-from bedrock_top.snapshot import ModelRow, Snapshot
-from bedrock_top.totals import quota_worst
+from bedrock_top.figures.pricing import api_cost_usd
+from bedrock_top.figures.quota_usage import daily_dict, minute_starts
+from bedrock_top.figures.snapshot import ModelRow, Snapshot
+from bedrock_top.figures.totals import quota_worst
+from bedrock_top.views.cells import choose_style, row_cell
+from bedrock_top.views.columns import (
+    COLUMNS_BY_KEY,
+    DEFAULT_SORT_ONCE,
+    ONCE_DEFAULT,
+    Column,
+    header,
+)
 
 
 def _iso(epoch: float) -> str:

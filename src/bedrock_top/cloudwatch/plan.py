@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Final, NamedTuple
 
-from bedrock_top.catalog import MODEL_DIMENSION, NAMESPACE
+from bedrock_top.figures.catalog import MODEL_DIMENSION, NAMESPACE
 
 MAX_QUERIES_PER_CALL: Final = 500
 MAX_DATAPOINTS_PER_CALL: Final = 100_800

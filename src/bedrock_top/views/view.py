@@ -11,8 +11,9 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from typing import Final
 
-from bedrock_top.cells import CellStyle, choose_style, row_cell
-from bedrock_top.columns import (
+from bedrock_top.figures.snapshot import ModelRow, Snapshot
+from bedrock_top.views.cells import CellStyle, choose_style, row_cell
+from bedrock_top.views.columns import (
     COLUMNS_BY_KEY,
     DEFAULT_SORT_LIVE,
     SPARK_KEY,
@@ -20,9 +21,8 @@ from bedrock_top.columns import (
     fmt_span,
     header,
 )
-from bedrock_top.rows import select_rows
-from bedrock_top.snapshot import ModelRow, Snapshot
-from bedrock_top.spark import Spark, sparkline
+from bedrock_top.views.rows import select_rows
+from bedrock_top.views.spark import Spark, sparkline
 
 SPARK_TITLES: Final = {
     "invocations": "Inv/min",

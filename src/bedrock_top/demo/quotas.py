@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from bedrock_top.demo import ACCOUNT_ID, DemoCloudWatch
+from bedrock_top.demo.cloudwatch import ACCOUNT_ID, DemoCloudWatch
 
 # (model id, provider name, model name) as ListFoundationModels has them.
 _MODELS: Final = (

@@ -12,8 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from bedrock_top.quota_usage import RowQuota
-from bedrock_top.snapshot import RECENT_S, ModelRow, RowCost
+from bedrock_top.figures.quota_usage import RowQuota
+from bedrock_top.figures.snapshot import RECENT_S, ModelRow, RowCost
 
 Value = float | str | None
 Kind = Literal["text", "count", "rate", "latency", "pct", "usd"]

@@ -14,17 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from bedrock_top.burndown import burndown_of
-from bedrock_top.catalog import (
-    METRICS_BY_KEY,
-    MODEL_DIMENSION,
-    NAMESPACE,
-    SUM,
-    Tier,
-    choose_metric_names,
-)
-from bedrock_top.errors import describe_error, needs_new_credentials
-from bedrock_top.plan import (
+from bedrock_top.cloudwatch.plan import (
     Call,
     MetricQuery,
     QueryGroup,
@@ -33,8 +23,7 @@ from bedrock_top.plan import (
     metric_stat,
     plan_groups,
 )
-from bedrock_top.pricing import Price, PriceTable, figures_cost
-from bedrock_top.quota_poll import (
+from bedrock_top.cloudwatch.quota_poll import (
     QUOTA_KEYS,
     day_queries,
     minute_keys,
@@ -44,7 +33,18 @@ from bedrock_top.quota_poll import (
     quota_tokens,
     write_minutes,
 )
-from bedrock_top.quota_usage import (
+from bedrock_top.errors import describe_error, needs_new_credentials
+from bedrock_top.figures.burndown import burndown_of
+from bedrock_top.figures.catalog import (
+    METRICS_BY_KEY,
+    MODEL_DIMENSION,
+    NAMESPACE,
+    SUM,
+    Tier,
+    choose_metric_names,
+)
+from bedrock_top.figures.pricing import Price, PriceTable, figures_cost
+from bedrock_top.figures.quota_usage import (
     DAY_S,
     LOOKBACK_MINUTES,
     MINUTE,
@@ -53,9 +53,9 @@ from bedrock_top.quota_usage import (
     daily_usage,
     share_quotas,
 )
-from bedrock_top.quotas import ModelQuotas, QuotaCatalog, QuotaState, ServiceQuota
-from bedrock_top.series import ModelSeries, span
-from bedrock_top.snapshot import (
+from bedrock_top.figures.quotas import ModelQuotas, QuotaCatalog, QuotaState, ServiceQuota
+from bedrock_top.figures.series import ModelSeries, span
+from bedrock_top.figures.snapshot import (
     ApiUsage,
     CostOf,
     ModelRow,
@@ -298,7 +298,7 @@ class RegionPoller:
     def match_quotas(self) -> None:
         """Limits for every model of this account (a linked account's quotas are its own,
         and not read here)."""
-        from bedrock_top.quota_match import account_tpd, match_quotas
+        from bedrock_top.figures.quota_match import account_tpd, match_quotas
 
         catalog = self.quota_catalog
         if catalog is None:

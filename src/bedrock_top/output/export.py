@@ -11,9 +11,9 @@ import csv
 import io
 from collections.abc import Sequence
 
-from bedrock_top.columns import COLUMNS_BY_KEY
-from bedrock_top.render import round_figures
-from bedrock_top.snapshot import ModelRow
+from bedrock_top.figures.snapshot import ModelRow
+from bedrock_top.output.render import round_figures
+from bedrock_top.views.columns import COLUMNS_BY_KEY
 
 # Decimals kept per kind of screen figure, as the JSON keeps them (0.1 ms, 1e-6 USD).
 _DECIMALS = {"latency": 1, "usd": 6, "pct": 6, "rate": 3}

@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from bedrock_top import wire
+from bedrock_top.cloudwatch import wire
 from bedrock_top.errors import ConfigError
 
 # Bounded retries and timeouts, so that nothing hangs: three attempts in all (botocore's

@@ -28,8 +28,8 @@ from botocore.exceptions import ClientError
 from botocore.model import ServiceModel, Shape
 from botocore.validate import validate_parameters
 
-from bedrock_top import demo_data as dd
-from bedrock_top.catalog import MODEL_DIMENSION, NAMESPACE
+from bedrock_top.demo import data as dd
+from bedrock_top.figures.catalog import MODEL_DIMENSION, NAMESPACE
 
 _CACHE_COUNT: Final = ("CacheReadInputTokenCount", "CacheWriteInputTokenCount")
 _CACHE_TOKENS: Final = ("CacheReadInputTokens", "CacheWriteInputTokens")

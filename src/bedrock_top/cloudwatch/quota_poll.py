@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Final
 
-from bedrock_top.catalog import SUM
-from bedrock_top.plan import MetricQuery, SeriesKey, metric_stat
-from bedrock_top.quota_usage import (
+from bedrock_top.cloudwatch.plan import MetricQuery, SeriesKey, metric_stat
+from bedrock_top.figures.catalog import SUM
+from bedrock_top.figures.quota_usage import (
     COMPUTED_TPM_KEYS,
     DAY_S,
     ESTIMATED_TPM_KEY,
@@ -27,7 +27,7 @@ from bedrock_top.quota_usage import (
     tpm_source,
     tpm_used,
 )
-from bedrock_top.series import ModelSeries, Ring, span
+from bedrock_top.figures.series import ModelSeries, Ring, span
 
 # The last 60 complete minutes end up to settle + 1 minute before the current minute ends:
 # keep a few more than 60 so the oldest of them is always still held.

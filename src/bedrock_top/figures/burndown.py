@@ -35,9 +35,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from bedrock_top.catalog import parse_model_id
-from bedrock_top.quota_match import resolve_model
-from bedrock_top.quotas import QuotaCatalog
+from bedrock_top.figures.catalog import parse_model_id
+from bedrock_top.figures.quota_match import resolve_model
+from bedrock_top.figures.quotas import QuotaCatalog
 
 __all__ = ["BURNDOWN_TABLE", "BurndownRule", "burndown", "burndown_of"]
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from bedrock_top.columns import COLUMNS_BY_KEY, Value
-from bedrock_top.snapshot import ModelRow
+from bedrock_top.figures.snapshot import ModelRow
+from bedrock_top.views.columns import COLUMNS_BY_KEY, Value
 
 
 def row_filter(pattern: str | None) -> Callable[[ModelRow], bool] | None:

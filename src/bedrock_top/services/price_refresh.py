@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, Protocol
 
-from bedrock_top.pricing import (
+from bedrock_top.figures.pricing import (
     PER_MILLION,
     PRICE_FIELDS,
     PriceDocument,
@@ -102,7 +102,7 @@ def make_pricing_client(session: Any = None) -> Any:
     """A Price List API client (its endpoint lives in us-east-1 whatever the user's region)."""
     import boto3
 
-    from bedrock_top.aws import CLIENT_CONFIG
+    from bedrock_top.services.aws import CLIENT_CONFIG
 
     session = session or boto3.session.Session()
     return session.client("pricing", region_name=PRICING_API_REGION, config=CLIENT_CONFIG)

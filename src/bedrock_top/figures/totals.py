@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bedrock_top.quotas import QuotaKind
-from bedrock_top.snapshot import PRICED_KEYS, ModelRow, Snapshot
+from bedrock_top.figures.quotas import QuotaKind
+from bedrock_top.figures.snapshot import PRICED_KEYS, ModelRow, Snapshot
 
 Series = tuple[float, ...]
 

@@ -14,8 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Final, Protocol
 
-from bedrock_top.quota_fetch import QuotaSource
-from bedrock_top.quotas import QuotaState
+from bedrock_top.figures.quotas import QuotaState
+from bedrock_top.services.quota_fetch import QuotaSource
 
 RETRY_S: Final = 300.0  # after a failure (denied, throttled, unreachable)
 CHECK_S: Final = 1800.0  # otherwise; the source itself re-reads AWS only past 12 hours

@@ -12,9 +12,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from bedrock_top.chart import fmt_value
-from bedrock_top.snapshot import ModelRow, Snapshot
-from bedrock_top.totals import Totals
+from bedrock_top.figures.snapshot import ModelRow, Snapshot
+from bedrock_top.figures.totals import Totals
+from bedrock_top.views.chart import fmt_value
 
 PROBLEM_FLOOR: Final = 10.0  # errors/throttles per minute at the top of an idle scale
 LATENCY_FLOOR_MS: Final = 100.0

@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
-from bedrock_top.columns import Column, Value
-from bedrock_top.snapshot import ModelRow
+from bedrock_top.figures.snapshot import ModelRow
+from bedrock_top.views.columns import Column, Value
 
 MISSING: Final = "-"  # no figure (no requests: no latency)
 UNPRICED: Final = "?"  # no known price: never shown as 0

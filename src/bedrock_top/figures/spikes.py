@@ -15,8 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from bedrock_top.figures.snapshot import ModelRow, Snapshot
 from bedrock_top.format import fmt_count, fmt_pct
-from bedrock_top.snapshot import ModelRow, Snapshot
 
 # Signal -> the row series summed to make it. Counters read None as 0 within the window.
 COUNTER_SIGNALS: Mapping[str, tuple[str, ...]] = MappingProxyType(

@@ -36,7 +36,7 @@ from botocore.exceptions import (
 )
 
 from bedrock_top.errors import describe_error, needs_new_credentials
-from bedrock_top.quotas import (
+from bedrock_top.figures.quotas import (
     SERVICE_CODE,
     FoundationModel,
     InferenceProfile,

@@ -23,8 +23,8 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Final
 
-from bedrock_top.catalog import parse_model_id
-from bedrock_top.quotas import (
+from bedrock_top.figures.catalog import parse_model_id
+from bedrock_top.figures.quotas import (
     QUOTA_KINDS,
     FoundationModel,
     InferenceProfile,

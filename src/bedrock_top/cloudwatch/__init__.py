@@ -1,0 +1,3 @@
+"""The CloudWatch poller: discovery, query planning, GetMetricData and its decoding, and what
+it reads for quotas.
+"""

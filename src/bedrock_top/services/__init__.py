@@ -1,0 +1,3 @@
+"""boto3 clients and the AWS reads besides CloudWatch (Service Quotas, the Bedrock control
+plane, the Price List), each with its cache.
+"""
