@@ -32,11 +32,12 @@ from botocore.serialize import JSONSerializer
 
 from bedrock_top.cloudwatch import wire
 from bedrock_top.cloudwatch.plan import MAX_QUERIES_PER_CALL
-from bedrock_top.cloudwatch.source import Poller, PollSettings
+from bedrock_top.cloudwatch.settings import PollSettings
+from bedrock_top.cloudwatch.source import Poller
 from bedrock_top.demo.cloudwatch import DemoCloudWatch
 from bedrock_top.demo.quotas import DemoQuotaClients
 from bedrock_top.figures.catalog import METRICS_BY_KEY, naive_metrics_per_model
-from bedrock_top.figures.pricing import PriceTable
+from bedrock_top.figures.pricing import PriceTable, cost_function
 from bedrock_top.services import aws
 from bedrock_top.services.quota_fetch import QuotaSource
 from bedrock_top.services.quota_keeper import QuotaKeeper
@@ -188,7 +189,9 @@ def processing(models: int, repeats: int) -> dict[str, Any]:
     for _ in range(repeats):
         clock.now = START
         replay = Replay(first_responses)
-        poller = Poller({"us-east-1": replay}, PollSettings(), clock=clock, prices=PRICES)
+        poller = Poller(
+            {"us-east-1": replay}, PollSettings(), clock=clock, cost_of=cost_function(PRICES)
+        )
         gc.collect()
         t0 = time.perf_counter()
         poller.poll()
@@ -322,7 +325,9 @@ def end_to_end(models: int, repeats: int) -> dict[str, Any]:
         for way, runs in times.items():
             clock = Clock()
             replay = Replay(first)
-            poller = Poller({"us-east-1": replay}, PollSettings(), clock=clock, prices=PRICES)
+            poller = Poller(
+                {"us-east-1": replay}, PollSettings(), clock=clock, cost_of=cost_function(PRICES)
+            )
             poller.poll()
             clock.now += 60
             replay.responses, replay.index = steady, 0

@@ -29,7 +29,8 @@ from textual import events
 from textual.widget import Widget
 from textual.widgets import DataTable
 
-from bedrock_top.cloudwatch.source import Poller, PollSettings
+from bedrock_top.cloudwatch.settings import PollSettings
+from bedrock_top.cloudwatch.source import Poller
 from bedrock_top.config import Settings
 from bedrock_top.demo.cloudwatch import DemoCloudWatch
 from bedrock_top.figures.snapshot import Snapshot

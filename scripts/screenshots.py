@@ -13,11 +13,12 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
-from bedrock_top.cloudwatch.source import Poller, PollSettings
+from bedrock_top.cloudwatch.settings import PollSettings
+from bedrock_top.cloudwatch.source import Poller
 from bedrock_top.config import Settings
 from bedrock_top.demo.cloudwatch import DemoCloudWatch
 from bedrock_top.demo.quotas import DemoQuotaClients
-from bedrock_top.figures.pricing import PriceTable
+from bedrock_top.figures.pricing import PriceTable, cost_function
 from bedrock_top.services.quota_fetch import QuotaSource
 from bedrock_top.services.quota_keeper import QuotaKeeper
 from bedrock_top.tui.app import BedrockTopApp
@@ -41,7 +42,7 @@ async def shoot(
     clock = lambda: FROZEN  # noqa: E731 - a frozen clock
     clients = {"us-east-1": DemoCloudWatch(seed=1, clock=clock)}
     prices = PriceTable.load(cache_path=OUT / "no-cache.json")  # bundled prices only
-    poller = Poller(clients, PollSettings(), clock=clock, prices=prices)
+    poller = Poller(clients, PollSettings(), clock=clock, cost_of=cost_function(prices))
     demo = DemoQuotaClients(seed=1, clock=clock)
     source = QuotaSource("us-east-1", lambda: (demo, demo, demo), None, clock)
     quotas = QuotaKeeper({"us-east-1": source}, clock=clock)

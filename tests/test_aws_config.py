@@ -18,7 +18,8 @@ from botocore.awsrequest import AWSResponse
 from botocore.model import Shape
 from botocore.validate import validate_parameters
 
-from bedrock_top.cloudwatch.source import Poller, PollSettings
+from bedrock_top.cloudwatch.settings import PollSettings
+from bedrock_top.cloudwatch.source import Poller
 from bedrock_top.demo import cloudwatch as demo
 from bedrock_top.demo.cloudwatch import DemoCloudWatch
 from bedrock_top.services import aws

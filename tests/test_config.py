@@ -14,6 +14,7 @@ from bedrock_top.cli import main
 from bedrock_top.config import Settings
 from bedrock_top.errors import ConfigError
 from bedrock_top.figures.pricing import DEFAULT_API_USD_PER_1000
+from bedrock_top.figures.snapshot import WindowFigures
 from bedrock_top.figures.spikes import DEFAULT_MIN_CHANGE, SpikeRules
 from bedrock_top.tui.app import BedrockTopApp
 from bedrock_top.views.view import fit_columns
@@ -394,9 +395,12 @@ def test_spike_rules_columns_and_sparkline_reach_the_app(
     assert rules.min_change == {**DEFAULT_MIN_CHANGE, "errors": 2.0}
     assert app.view.spark_metric == "latency"
     assert app.settings.columns == ("model", "throttles", "inv_rate")
-    prices = app.poller.prices
-    assert prices is not None
-    assert prices.lookup(APP_PROFILE) == prices.lookup(HAIKU)
+    cost_of = app.poller.cost_of
+    assert cost_of is not None
+    figures = WindowFigures(invocations=1, input_tokens=1000, output_tokens=500)
+    priced = cost_of(APP_PROFILE, figures, {})
+    assert priced is not None
+    assert priced == cost_of(HAIKU, figures, {})
 
 
 async def test_the_table_shows_the_configured_columns_in_order() -> None:

@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
-from bedrock_top.cloudwatch.source import Poller, PollSettings, RegionPoller
+from bedrock_top.cloudwatch.region import RegionPoller
+from bedrock_top.cloudwatch.settings import PollSettings
+from bedrock_top.cloudwatch.source import Poller
 from bedrock_top.demo.cloudwatch import DemoCloudWatch
 from bedrock_top.figures.catalog import naive_metrics_per_model
 from bedrock_top.figures.snapshot import Snapshot

@@ -26,6 +26,7 @@ from bedrock_top.assemble import make_clients, make_quota_keeper, poll_settings,
 from bedrock_top.cli import main
 from bedrock_top.cloudwatch.source import Poller
 from bedrock_top.config import Settings
+from bedrock_top.figures.pricing import cost_function
 from bedrock_top.tui.app import BedrockTopApp
 from bedrock_top.tui.screens import DetailScreen
 from support.bedrock_truth import BASE_HAIKU, US_SONNET, publish, scenario
@@ -181,7 +182,8 @@ async def test_live_session_attempts_only_the_read_operations(
     proxy = FaultProxy(cloudwatch_endpoint)
     settings = Settings(regions=("us-east-1",), endpoint_url=proxy.url, profile=None)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    poller = Poller(make_clients(settings), poll_settings(settings), prices=price_table(settings))
+    prices = cost_function(price_table(settings))
+    poller = Poller(make_clients(settings), poll_settings(settings), cost_of=prices)
     quotas = make_quota_keeper(settings, ("us-east-1",))
     app = BedrockTopApp(settings, poller, export_dir=tmp_path, quotas=quotas)
     statuses: list[str] = []

@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bedrock_top.cloudwatch.source import Poller, PollSettings
+from bedrock_top.cloudwatch.settings import PollSettings
+from bedrock_top.cloudwatch.source import Poller
 from bedrock_top.demo.cloudwatch import DemoCloudWatch
 from bedrock_top.demo.quotas import DemoQuotaClients
 from bedrock_top.figures.quota_usage import minute_starts

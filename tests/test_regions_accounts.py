@@ -14,7 +14,8 @@ import pytest
 from botocore.stub import Stubber
 
 from bedrock_top.cli import main
-from bedrock_top.cloudwatch.source import Poller, PollSettings
+from bedrock_top.cloudwatch.settings import PollSettings
+from bedrock_top.cloudwatch.source import Poller
 from bedrock_top.demo.cloudwatch import DemoCloudWatch
 from bedrock_top.logs import setup_file_logging
 from bedrock_top.services import aws

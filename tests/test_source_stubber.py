@@ -18,15 +18,12 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
+from bedrock_top.cloudwatch.discovery import discover
+from bedrock_top.cloudwatch.fetch import fetch_call
 from bedrock_top.cloudwatch.plan import Call, MetricQuery, SeriesKey, align_down
-from bedrock_top.cloudwatch.source import (
-    Poller,
-    PollSettings,
-    RegionPoller,
-    UsageCounter,
-    discover,
-    fetch_call,
-)
+from bedrock_top.cloudwatch.region import RegionPoller
+from bedrock_top.cloudwatch.settings import PollSettings, UsageCounter
+from bedrock_top.cloudwatch.source import Poller
 from bedrock_top.figures.catalog import CACHE_READ
 from bedrock_top.figures.series import ModelSeries
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from bedrock_top.cloudwatch.source import CloudWatchClient, Poller, PollSettings
+from bedrock_top.cloudwatch.discovery import CloudWatchClient
+from bedrock_top.cloudwatch.settings import PollSettings
+from bedrock_top.cloudwatch.source import Poller
 from bedrock_top.config import Settings
-from bedrock_top.figures.pricing import PriceTable
+from bedrock_top.figures.pricing import PriceTable, cost_function
 
 if TYPE_CHECKING:
     from bedrock_top.services.quota_keeper import QuotaKeeper
@@ -57,7 +59,7 @@ def make_poller(settings: Settings) -> Poller:
     poller = Poller(
         make_clients(settings),
         poll_settings(settings),
-        prices=price_table(settings),
+        cost_of=cost_function(price_table(settings)),
         reconnect=reconnect,
     )
     poller.profile = settings.profile

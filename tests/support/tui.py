@@ -10,11 +10,13 @@ from typing import Any
 from botocore.exceptions import EndpointConnectionError
 from textual.pilot import Pilot
 
-from bedrock_top.cloudwatch.source import CloudWatchClient, Poller, PollSettings
+from bedrock_top.cloudwatch.discovery import CloudWatchClient
+from bedrock_top.cloudwatch.settings import PollSettings
+from bedrock_top.cloudwatch.source import Poller
 from bedrock_top.config import Settings
 from bedrock_top.demo.cloudwatch import DemoCloudWatch
 from bedrock_top.demo.quotas import DemoQuotaClients
-from bedrock_top.figures.pricing import PriceTable
+from bedrock_top.figures.pricing import PriceTable, cost_function
 from bedrock_top.services.quota_fetch import QuotaSource
 from bedrock_top.services.quota_keeper import QuotaKeeper
 from bedrock_top.tui.app import BedrockTopApp
@@ -67,7 +69,7 @@ def make_app(
         clients,
         PollSettings(window_s=window_s, period_s=period_s),
         clock=clock,
-        prices=prices,
+        cost_of=cost_function(prices),
         reconnect=reconnect,
     )
     keeper = None

@@ -23,7 +23,7 @@ import platformdirs
 
 from bedrock_top.errors import ConfigError
 from bedrock_top.figures.catalog import parse_model_id
-from bedrock_top.figures.snapshot import RowCost, WindowFigures
+from bedrock_top.figures.snapshot import CostOf, RowCost, WindowFigures
 
 PER_MILLION: Final = 1_000_000
 # GetMetricData has no free tier; the rate varies by region, hence configurable.
@@ -391,3 +391,18 @@ def api_usd_per_hour(
 ) -> float:
     """What the current settings cost per hour if every poll requests ``metrics_per_poll``."""
     return api_cost_usd(metrics_per_poll, usd_per_1000) * 3600 / interval_s
+
+
+def cost_function(prices: PriceTable) -> CostOf:
+    """A row's money figures from this price table (``snapshot.CostOf``); each model id is
+    looked up once (a snapshot asks for every row on every poll)."""
+    found: dict[str, Price | None] = {}
+
+    def cost_of(
+        model_id: str, figures: WindowFigures, recent: Mapping[str, float | None]
+    ) -> RowCost | None:
+        if model_id not in found:
+            found[model_id] = prices.lookup(model_id)
+        return figures_cost(figures, recent, found[model_id])
+
+    return cost_of

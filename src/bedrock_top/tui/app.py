@@ -27,7 +27,8 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
-from bedrock_top.cloudwatch.source import Clock, Poller, PollSettings
+from bedrock_top.cloudwatch.settings import PollSettings
+from bedrock_top.cloudwatch.source import Clock, Poller
 from bedrock_top.config import (
     MAX_INTERVAL_S,
     MIN_INTERVAL_S,

@@ -1,0 +1,52 @@
+"""What to poll (window, period, discovery scope) and the tally of what was asked of
+CloudWatch.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from bedrock_top.figures.snapshot import (
+    ApiUsage,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PollSettings:
+    """What to poll: window, period and discovery scope."""
+
+    window_s: int = 3600
+    period_s: int = 60
+    all_models: bool = False
+    include_linked_accounts: bool = False
+    rediscover_s: int = 300
+    settle_s: int = 120  # CloudWatch publishes a minute 1-2 minutes after it ends
+    cost_aware: bool = True  # False: every metric for every model (--once, comparisons)
+
+    @property
+    def overlap_s(self) -> int:
+        """How far back every incremental poll re-reads, to pick up late datapoints."""
+        return max(3, math.ceil(300 / self.period_s)) * self.period_s
+
+    @property
+    def recently_active_only(self) -> bool:
+        """``RecentlyActive=PT3H`` only fits windows of at most three hours."""
+        return not self.all_models and self.window_s <= 3 * 3600
+
+
+@dataclass(slots=True)
+class UsageCounter:
+    """Mutable tally of API usage; snapshots get a frozen copy."""
+
+    get_metric_data_calls: int = 0
+    list_metrics_calls: int = 0
+    metrics_requested: int = 0
+
+    def frozen(self) -> ApiUsage:
+        return ApiUsage(
+            requests=self.get_metric_data_calls + self.list_metrics_calls,
+            get_metric_data_calls=self.get_metric_data_calls,
+            list_metrics_calls=self.list_metrics_calls,
+            metrics_requested=self.metrics_requested,
+        )
