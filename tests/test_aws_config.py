@@ -10,11 +10,12 @@ one, and one with the detail focus set (the "full" tier, with whole-window perce
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ParamValidationError
 from botocore.model import Shape
 from botocore.validate import validate_parameters
 
@@ -33,8 +34,8 @@ class _Raw:
         yield b"{}"
 
 
-def test_clients_skip_botocore_parameter_validation() -> None:
-    assert aws.CLIENT_CONFIG.parameter_validation is False  # type: ignore[attr-defined]
+def test_cloudwatch_clients_skip_botocore_parameter_validation() -> None:
+    assert aws.CLOUDWATCH_CONFIG.parameter_validation is False  # type: ignore[attr-defined]
     clients = [
         aws.make_cloudwatch_client(None, "us-east-1", ENDPOINT),
         *aws.make_cloudwatch_clients(None, ("us-east-1", "eu-west-1"), ENDPOINT).values(),
@@ -51,6 +52,24 @@ def test_clients_skip_botocore_parameter_validation() -> None:
         # No EndTime, a string for MaxDatapoints: botocore would refuse to send it.
         cw.get_metric_data(MetricDataQueries=[], StartTime=0, MaxDatapoints="x")
         assert len(sent) == 1
+
+
+def test_every_other_client_keeps_botocore_parameter_validation() -> None:
+    """Service Quotas, Bedrock and STS: a handful of calls an hour, checked by botocore."""
+    quotas, bedrock, sts = aws.make_quota_clients(None, "us-east-1")
+    sent: list[Any] = []
+    for client in (quotas, bedrock, sts):
+        service = client.meta.service_model.service_name
+        client.meta.events.register(f"before-send.{service}", lambda **kw: sent.append(kw))
+    bad_calls: tuple[Callable[[], Any], ...] = (
+        lambda: quotas.list_service_quotas(ServiceCode=3),
+        lambda: bedrock.list_inference_profiles(maxResults="x"),
+        lambda: sts.get_caller_identity(Unexpected=1),
+    )
+    for call in bad_calls:
+        with pytest.raises(ParamValidationError):
+            call()
+    assert sent == []
 
 
 def test_every_request_a_poller_builds_passes_botocore_validation(

@@ -2,7 +2,7 @@
 
 CloudWatch is the moto server over HTTP; between it and the product's boto3 client sits
 ``support.faults.FaultProxy``, armed and cleared while a Pilot session of the real app runs.
-botocore's own retries (``bedrock_top.services.aws.CLIENT_CONFIG``) come first: a fault shorter than
+botocore's own retries (``services.aws.CLIENT_CONFIG``) come first: a fault shorter than
 them is never seen, a longer one marks the data stale until it goes away.
 
 Credential failures the proxy cannot produce (an SSO login that expires, no credentials at

@@ -19,14 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from bedrock_top.cli import main
-from support.bedrock_truth import (
-    BASE_HAIKU,
-    GLOBAL_SONNET,
-    US_SONNET,
-    Request,
-    publish,
-    scenario,
-)
+from support.bedrock_truth import BASE_HAIKU, GLOBAL_SONNET, US_SONNET, Request, publish, scenario
 from support.quota_fake import QuotaFake, model, quota
 
 if TYPE_CHECKING:

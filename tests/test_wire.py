@@ -11,8 +11,10 @@ over HTTP against moto, with a client from ``aws.make_cloudwatch_client``.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
@@ -522,3 +524,59 @@ def test_install_covers_both_operations() -> None:
         event = f"before-parse.cloudwatch.{name}"
         handlers = cw.meta.events._emitter._handlers.prefix_search(event)
         assert any(isinstance(h, wire.FastDecoder) for h in handlers)
+
+
+@contextmanager
+def wire_log() -> Iterator[list[str]]:
+    """What the wire module logs at INFO (whatever another test did to logging)."""
+    said: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            said.append(record.getMessage())
+
+    logger = logging.getLogger("bedrock_top.cloudwatch.wire")
+    handler, level = Keep(logging.INFO), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield said
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def fast_handlers(cw: Any) -> list[Any]:
+    return [
+        h
+        for name in wire.OPERATIONS
+        for h in cw.meta.events._emitter._handlers.prefix_search(f"before-parse.cloudwatch.{name}")
+        if isinstance(h, wire.FastDecoder)
+    ]
+
+
+@pytest.mark.parametrize("value", ["0", "off", "false", "NO"])
+def test_an_environment_variable_turns_the_fast_path_off(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv(wire.DISABLE_VARIABLE, value)
+    monkeypatch.setattr(wire, "_told", set())
+    with wire_log() as said:
+        cw = client(True)
+        client(True)
+    assert fast_handlers(cw) == []
+    assert said == [f"fast decoding off ({wire.DISABLE_VARIABLE}): botocore parses every answer"]
+    monkeypatch.setenv(wire.DISABLE_VARIABLE, "1")
+    assert len(fast_handlers(client(True))) == len(wire.OPERATIONS)
+
+
+def test_a_client_without_the_fast_path_is_logged_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    _prefer(monkeypatch, "query")
+    monkeypatch.setattr(wire, "_told", set())
+    with wire_log() as said:
+        for _ in range(3):
+            assert fast_handlers(client(True)) == []
+    assert sorted(said) == sorted(
+        f"fast decoding not in use for {name}: botocore parses its answers"
+        for name in wire.OPERATIONS
+    )

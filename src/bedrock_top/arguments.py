@@ -11,13 +11,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from bedrock_top import __version__, settings_file
-from bedrock_top.config import (
-    DEFAULT_INTERVAL_S,
-    WINDOW_CHOICES,
-    Settings,
-    Sourced,
-    resolve,
-)
+from bedrock_top.config import DEFAULT_INTERVAL_S, WINDOW_CHOICES, Settings, Sourced, resolve
 from bedrock_top.errors import ConfigError
 from bedrock_top.views.columns import DEFAULT_SORT_LIVE, DEFAULT_SORT_ONCE, columns_help
 

@@ -8,11 +8,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
 from bedrock_top.cloudwatch.settings import PollSettings, UsageCounter
-from bedrock_top.figures.catalog import (
-    MODEL_DIMENSION,
-    NAMESPACE,
-    choose_metric_names,
-)
+from bedrock_top.figures.catalog import MODEL_DIMENSION, NAMESPACE, choose_metric_names
 
 ModelKey = tuple[str | None, str]  # (account, model id) within one region
 

@@ -9,9 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bedrock_top.cloudwatch.discovery import CloudWatchClient, pages
-from bedrock_top.cloudwatch.plan import (
-    Call,
-)
+from bedrock_top.cloudwatch.plan import Call
 from bedrock_top.cloudwatch.settings import UsageCounter
 
 

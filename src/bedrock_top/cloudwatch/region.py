@@ -32,11 +32,7 @@ from bedrock_top.cloudwatch.quota_poll import (
 )
 from bedrock_top.cloudwatch.settings import PollSettings, UsageCounter
 from bedrock_top.figures.burndown import burndown_of
-from bedrock_top.figures.catalog import (
-    METRICS_BY_KEY,
-    SUM,
-    Tier,
-)
+from bedrock_top.figures.catalog import METRICS_BY_KEY, SUM, Tier
 from bedrock_top.figures.quota_usage import (
     DAY_S,
     LOOKBACK_MINUTES,
@@ -48,12 +44,7 @@ from bedrock_top.figures.quota_usage import (
 )
 from bedrock_top.figures.quotas import ModelQuotas, QuotaCatalog, ServiceQuota
 from bedrock_top.figures.series import ModelSeries, span
-from bedrock_top.figures.snapshot import (
-    CostOf,
-    ModelRow,
-    build_row,
-    complete_index,
-)
+from bedrock_top.figures.snapshot import CostOf, ModelRow, build_row, complete_index
 
 HEARTBEAT_SERIES = tuple((k, SUM) for k, spec in METRICS_BY_KEY.items() if spec.heartbeat)
 SeriesId = tuple[str, str]  # (metric key, statistic) within one model

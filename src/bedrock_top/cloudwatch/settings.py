@@ -7,9 +7,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from bedrock_top.figures.snapshot import (
-    ApiUsage,
-)
+from bedrock_top.figures.snapshot import ApiUsage
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,19 +12,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 from bedrock_top.cloudwatch.discovery import CloudWatchClient, ModelKey
-from bedrock_top.cloudwatch.plan import (
-    align_down,
-)
+from bedrock_top.cloudwatch.plan import align_down
 from bedrock_top.cloudwatch.region import RegionPoller
 from bedrock_top.cloudwatch.settings import PollSettings, UsageCounter
 from bedrock_top.errors import describe_error, needs_new_credentials
 from bedrock_top.figures.quotas import QuotaState
-from bedrock_top.figures.snapshot import (
-    ApiUsage,
-    CostOf,
-    ModelRow,
-    Snapshot,
-)
+from bedrock_top.figures.snapshot import ApiUsage, CostOf, ModelRow, Snapshot
 
 Clock = Callable[[], float]
 

@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Callable
 from itertools import chain, repeat
-from typing import Any
+from typing import Any, Final
 
 from botocore.model import ListShape, OperationModel, Shape, StructureShape
 from botocore.utils import parse_timestamp
@@ -226,12 +227,29 @@ def decoder(operation: OperationModel) -> FastDecoder | None:
     return FastDecoder(shape) if shape else None
 
 
+# "0", "false", "no" or "off": botocore parses every answer (to rule the fast path out when
+# something looks wrong; the figures are the same either way, only slower to get).
+DISABLE_VARIABLE: Final = "BEDROCK_TOP_FAST_DECODE"
+_told: set[str] = set()  # what was logged already: once per process is enough
+
+
+def _tell(what: str) -> None:
+    if what not in _told:
+        _told.add(what)
+        logger.info(what)
+
+
 def install(client: Any) -> None:
     """Decode this CloudWatch client's GetMetricData and ListMetrics answers in C, where
-    ``decoder`` can (else botocore does it all, as before)."""
+    ``decoder`` can (else botocore does it all, as before, and the log says so once)."""
+    if os.environ.get(DISABLE_VARIABLE, "").strip().lower() in ("0", "false", "no", "off"):
+        _tell(f"fast decoding off ({DISABLE_VARIABLE}): botocore parses every answer")
+        return
     service = client.meta.service_model
     for name in OPERATIONS:
         handler = decoder(service.operation_model(name))
-        if handler is not None:
-            event = f"before-parse.{service.service_id.hyphenize()}.{name}"
-            client.meta.events.register(event, handler, unique_id=f"bedrock-top.wire.{name}")
+        if handler is None:
+            _tell(f"fast decoding not in use for {name}: botocore parses its answers")
+            continue
+        event = f"before-parse.{service.service_id.hyphenize()}.{name}"
+        client.meta.events.register(event, handler, unique_id=f"bedrock-top.wire.{name}")

@@ -29,7 +29,6 @@ COUNTER_SIGNALS: Mapping[str, tuple[str, ...]] = MappingProxyType(
 )
 # Latency signals: None means "no requests, no latency", so it is skipped, never 0.
 LATENCY_SIGNALS: tuple[str, ...] = ("latency_p90", "ttft_p90")
-SIGNALS: tuple[str, ...] = (*COUNTER_SIGNALS, *LATENCY_SIGNALS, "error_rate")
 
 # Smallest rise over the median (per period) worth a notification, per signal.
 DEFAULT_MIN_CHANGE: Mapping[str, float] = MappingProxyType(
@@ -70,7 +69,7 @@ class Alert:
     row_key: str
     region: str
     model_id: str
-    signal: str  # one of SIGNALS
+    signal: str  # a counter or latency signal, or "error_rate"
     kind: str  # "spike" (vs own baseline) or "threshold" (absolute rule)
     at: int  # epoch start of the period judged
     value: float
@@ -160,7 +159,7 @@ def _row_alerts(row: ModelRow, idx: int, at: int, period: int, rules: SpikeRules
 
 
 def detect(snapshot: Snapshot, rules: SpikeRules = DEFAULT_RULES) -> list[Alert]:
-    """All alerts for the newest complete period of every row (row order, then SIGNALS order)."""
+    """All alerts for the newest complete period of every row (row order, then signal order)."""
     idx = snapshot.latest_complete_index
     if idx < 0:
         return []

@@ -19,21 +19,20 @@ from bedrock_top.errors import ConfigError
 # 0.05 + 0.1 s otherwise). An unreachable endpoint gives up after ~15 s, one that accepts and
 # never answers after ~45 s: both well within a minute.
 #
-# No client-side parameter validation: botocore walks every query of a 500-query GetMetricData
-# request in Python, about half of botocore's CPU per poll at scale (~515 ms of a ~1 s profiled
-# steady poll at 1,000 models; unprofiled, that poll end to end goes from ~360 ms to ~220 ms
-# without it: benchmarks/bench_core.py). bedrock-top builds every request itself from fixed
-# types, the planner enforces CloudWatch's own rules (which botocore does not check: ``plan``),
-# and the tests still run every request bedrock-top builds through botocore's validator (the
-# demo backend validates each call; tests/test_aws_config.py). CloudWatch still rejects a bad
-# one.
+# Every other client (Service Quotas, Bedrock, STS, Price List) keeps botocore's parameter
+# validation: a handful of calls an hour, where it costs nothing.
 CLIENT_CONFIG = Config(
     retries={"mode": "standard", "total_max_attempts": 3},
     connect_timeout=5,
     read_timeout=15,
     user_agent_extra="bedrock-top",
-    parameter_validation=False,
 )
+# CloudWatch alone goes without it: botocore walks every query of a 500-query GetMetricData
+# request in Python, about half of botocore's CPU per poll at scale. bedrock-top builds every
+# request itself from fixed types, the planner enforces CloudWatch's own rules (which botocore
+# does not check: ``plan``), and the tests still run every request bedrock-top builds through
+# botocore's validator (the demo backend validates each call; tests/test_aws_config.py).
+CLOUDWATCH_CONFIG = CLIENT_CONFIG.merge(Config(parameter_validation=False))
 
 
 def make_session(profile: str | None) -> boto3.session.Session:
@@ -59,7 +58,7 @@ def make_cloudwatch_client(profile: str | None, region: str, endpoint_url: str |
     session = boto3.session.Session(profile_name=profile)
     return fast_responses(
         session.client(
-            "cloudwatch", region_name=region, endpoint_url=endpoint_url, config=CLIENT_CONFIG
+            "cloudwatch", region_name=region, endpoint_url=endpoint_url, config=CLOUDWATCH_CONFIG
         )
     )
 
@@ -75,7 +74,10 @@ def make_cloudwatch_clients(
     return {
         region: fast_responses(
             session.client(
-                "cloudwatch", region_name=region, endpoint_url=endpoint_url, config=CLIENT_CONFIG
+                "cloudwatch",
+                region_name=region,
+                endpoint_url=endpoint_url,
+                config=CLOUDWATCH_CONFIG,
             )
         )
         for region in regions
