@@ -24,8 +24,8 @@ from bedrock_top.cloudwatch.plan import (
     check_period,
     datapoints,
     plan_calls,
-    validate_call,
 )
+from support.cloudwatch_limits import validate_call
 
 MAX_QUERIES = 500
 MAX_POINTS = 100_800

@@ -214,19 +214,3 @@ def plan_groups(
     if current:
         calls.append(Call(call_start, end, dict(zip(QUERY_IDS, current, strict=False))))
     return calls
-
-
-def validate_call(call: Call) -> None:
-    """Check a call against every rule CloudWatch applies (used by tests and the demo)."""
-    ids = list(call.queries)
-    if len(ids) > MAX_QUERIES_PER_CALL:
-        raise PlanError(f"{len(ids)} queries in one call; the limit is {MAX_QUERIES_PER_CALL}")
-    if len(set(ids)) != len(ids):
-        raise PlanError("query Ids are not unique")
-    for qid in ids:
-        if not QUERY_ID_PATTERN.match(qid):
-            raise PlanError(f"query Id {qid!r} does not match {QUERY_ID_PATTERN.pattern}")
-    if call.datapoints > MAX_DATAPOINTS_PER_CALL:
-        raise PlanError(
-            f"{call.datapoints} datapoints in one call; the limit is {MAX_DATAPOINTS_PER_CALL}"
-        )
