@@ -33,6 +33,7 @@ from bedrock_top.cloudwatch.quota_poll import (
 from bedrock_top.cloudwatch.settings import PollSettings, UsageCounter
 from bedrock_top.figures.burndown import burndown_of
 from bedrock_top.figures.catalog import METRICS_BY_KEY, SUM, Tier
+from bedrock_top.figures.quota_match import account_tpd, match_quotas
 from bedrock_top.figures.quota_usage import (
     DAY_S,
     LOOKBACK_MINUTES,
@@ -82,7 +83,7 @@ class RegionPoller:
         self.messages: list[str] = []
         self.focus: frozenset[ModelKey] = frozenset()  # models shown in full (detail screen)
         self.last_poll_metrics = 0
-        # (model, tier) -> (the metric names they were chosen from, the series polled)
+        # (model, tier, quota minutes?) -> (the metric names they were chosen from, the series)
         self._tier_series: dict[tuple[ModelKey, Tier, bool], tuple[dict[str, str], TierSeries]] = {}
         # Quotas: the catalogue read for this region, the limits matched to each model, and
         # the models whose quota series this poll reads (a quota and traffic).
@@ -128,8 +129,6 @@ class RegionPoller:
     def match_quotas(self) -> None:
         """Limits for every model of this account (a linked account's quotas are its own,
         and not read here)."""
-        from bedrock_top.figures.quota_match import account_tpd, match_quotas
-
         catalog = self.quota_catalog
         if catalog is None:
             self.limits, self.account_tpd = {}, None
