@@ -94,8 +94,15 @@ class DemoQuotaClients:
         self._cloudwatch = cloudwatch or DemoCloudWatch(seed=seed, region=region, clock=clock)
         self._clock = cloudwatch.clock if cloudwatch is not None else clock
         self._values: dict[str, float] | None = None
+        self._peaks: dict[str, tuple[float, float]] = {}  # model id -> its busiest minutes
 
     def _peak_per_minute(self, model_id: str) -> tuple[float, float]:
+        found = self._peaks.get(model_id)
+        if found is None:
+            found = self._peaks[model_id] = self._read_peaks(model_id)
+        return found
+
+    def _read_peaks(self, model_id: str) -> tuple[float, float]:
         """The busiest minute of the last hour: (quota tokens, requests). Quota tokens are
         the estimate where the model publishes one, else input + output (burndown 1)."""
         end = int(self._clock() // 60) * 60
