@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bedrock_top.figures.pricing import api_cost_usd
-from bedrock_top.figures.quota_usage import daily_dict, minute_starts
+from bedrock_top.figures.quota_usage import MINUTE, daily_dict, minute_starts
 from bedrock_top.figures.snapshot import ModelRow, Snapshot
 from bedrock_top.figures.totals import quota_worst
 from bedrock_top.views.cells import choose_style, row_cell
@@ -95,14 +95,14 @@ def to_json_dict(
     totals["usd_per_hour"] = sum(r.cost.usd_per_hour or 0.0 for r in rows if r.cost)
     totals["unpriced_models"] = sorted({r.model_id for r in rows if r.cost is None})
     totals.update(quota_totals(snapshot, rows))
-    quota_first = minute_starts(snapshot.complete_until)[0]
+    minutes = minute_starts(snapshot.complete_until)
     return {
         "window": {
             "start": _iso(snapshot.window_start),
             "end": _iso(snapshot.window_end),
             "period_s": snapshot.period,
             # the minutes every quota peak and last figure read (1-minute, always)
-            "quota_minutes": {"start": _iso(quota_first), "end": _iso(quota_first + 3600)},
+            "quota_minutes": {"start": _iso(minutes[0]), "end": _iso(minutes[-1] + MINUTE)},
         },
         "regions": list(snapshot.regions),
         "models": [round_figures(r.to_dict()) for r in rows],
