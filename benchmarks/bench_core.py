@@ -42,6 +42,10 @@ from bedrock_top.services import aws
 from bedrock_top.services.quota_fetch import QuotaSource
 from bedrock_top.services.quota_keeper import QuotaKeeper
 
+# Made-up models at scale, shared with the tests.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from support.demo_models import synthetic_profiles
+
 ROOT = Path(__file__).resolve().parent
 # The bundled price table, as the app polls with (a user's refreshed cache left out).
 PRICES = PriceTable.load(cache_path=Path("/nonexistent/bedrock-top-bench-prices.json"))
@@ -100,7 +104,7 @@ def api_calls(models: int) -> dict[str, Any]:
     """GetMetricData calls and metrics of a first and a steady-state poll, vs one
     GetMetricStatistics call per model and published metric (what many scripts do)."""
     clock = Clock()
-    backend = Recorder(DemoCloudWatch(seed=1, clock=clock, model_count=models))
+    backend = Recorder(DemoCloudWatch(seed=1, clock=clock, profiles=synthetic_profiles(1, models)))
     poller = Poller({"us-east-1": backend}, PollSettings(), clock=clock)
     out: dict[str, Any] = {"models": models}
     for label in ("first", "steady"):
@@ -155,7 +159,7 @@ def record(models: int) -> tuple[list[Mapping[str, Any]], list[Mapping[str, Any]
     bedrock-top's own clients deliver them: timestamps as epoch seconds (``wire``), not the
     datetimes of boto3's default parsing (and of the demo)."""
     clock = Clock()
-    recorder = Recorder(DemoCloudWatch(seed=1, clock=clock, model_count=models))
+    recorder = Recorder(DemoCloudWatch(seed=1, clock=clock, profiles=synthetic_profiles(1, models)))
     live = Poller({"us-east-1": recorder}, PollSettings(), clock=clock)
     live.poll()
     first = list(recorder.responses)
@@ -414,7 +418,7 @@ def _memory_here(models: int, hours: float, trace: bool) -> dict[str, Any]:
         tracemalloc.start()
     clock = Clock()
     poller = Poller(
-        {"us-east-1": DemoCloudWatch(seed=1, clock=clock, model_count=models)},
+        {"us-east-1": DemoCloudWatch(seed=1, clock=clock, profiles=synthetic_profiles(1, models))},
         PollSettings(),
         clock=clock,
     )

@@ -39,6 +39,10 @@ from bedrock_top.tui.app import BedrockTopApp
 from bedrock_top.tui.charts import ChartBox
 from bedrock_top.views.view import column_styles, row_cells, visible_rows
 
+# Made-up models at scale, shared with the tests.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from support.demo_models import synthetic_profiles
+
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results"
 START = 1_790_000_030.0
@@ -53,7 +57,7 @@ class Clock:
 
 
 def _app(models: int, clock: Clock, backend: DemoCloudWatch | None = None) -> BedrockTopApp:
-    backend = backend or DemoCloudWatch(seed=1, clock=clock, model_count=models)
+    backend = backend or DemoCloudWatch(seed=1, clock=clock, profiles=synthetic_profiles(1, models))
     poller = Poller({"us-east-1": backend}, PollSettings(), clock=clock)
     return BedrockTopApp(Settings(demo=True), poller, clock=clock)
 
@@ -140,7 +144,7 @@ class SlowDemo(DemoCloudWatch):
     keeping a poll in flight that competes with the UI thread for the interpreter."""
 
     def __init__(self, clock: Clock, models: int) -> None:
-        super().__init__(seed=1, clock=clock, model_count=models)
+        super().__init__(seed=1, clock=clock, profiles=synthetic_profiles(1, models))
         self.release = threading.Event()
 
     def get_metric_data(self, **kwargs: Any) -> dict[str, Any]:

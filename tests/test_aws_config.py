@@ -24,6 +24,7 @@ from bedrock_top.cloudwatch.source import Poller
 from bedrock_top.demo import cloudwatch as demo
 from bedrock_top.demo.cloudwatch import DemoCloudWatch
 from bedrock_top.services import aws
+from support.demo_models import synthetic_profiles
 from support.tui import FakeClock
 
 ENDPOINT = "http://127.0.0.1:1"  # never contacted
@@ -83,7 +84,7 @@ def test_every_request_a_poller_builds_passes_botocore_validation(
 
     monkeypatch.setattr(demo, "validate_parameters", recording)
     clock = FakeClock()
-    backend = DemoCloudWatch(seed=1, clock=clock, model_count=300)
+    backend = DemoCloudWatch(seed=1, clock=clock, profiles=synthetic_profiles(1, 300))
     assert backend.parameter_validation  # on by default: every call goes through botocore's
     poller = Poller({"us-east-1": backend}, PollSettings(), clock=clock)
     poller.poll()  # first: discovery and the whole window

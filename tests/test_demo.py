@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from bedrock_top.demo.cloudwatch import DEMO_MODELS, DemoCloudWatch
 from bedrock_top.figures.catalog import parse_model_id
+from support.demo_models import demo_samples, synthetic_profiles
 
 NOW = 1_790_000_000.0  # 2026-09-21 13:33:20 UTC, a fixed fake clock
 MINUTE = 60
@@ -223,7 +224,7 @@ def test_list_metrics_filters(cw: DemoCloudWatch) -> None:
 
 
 def test_list_metrics_pages_of_500() -> None:
-    cw = DemoCloudWatch(seed=3, clock=lambda: NOW, model_count=150)
+    cw = DemoCloudWatch(seed=3, clock=lambda: NOW, profiles=synthetic_profiles(3, 150))
     assert len(cw.models) == len(set(cw.models)) == 150
     pages = []
     token: dict[str, str] = {}
@@ -245,11 +246,11 @@ def test_list_metrics_pages_of_500() -> None:
 
 
 def test_synthetic_models_parse_with_known_providers() -> None:
-    cw = DemoCloudWatch(model_count=1000)
+    cw = DemoCloudWatch(profiles=synthetic_profiles(0, 1000))
     assert len(set(cw.models)) == 1000
     assert cw.models[: len(DEMO_MODELS)] == DEMO_MODELS
     assert all(parse_model_id(m).provider for m in cw.models[len(DEMO_MODELS) :])
-    assert DemoCloudWatch(model_count=3).models == DEMO_MODELS[:3]
+    assert DemoCloudWatch(profiles=synthetic_profiles(0, 3)).models == DEMO_MODELS[:3]
 
 
 # --- GetMetricData rules --------------------------------------------------------------------------
@@ -422,7 +423,7 @@ def test_percentile_is_nearest_rank_over_samples(
 ) -> None:
     start, end = SETTLED - 15 * MINUTE, SETTLED
     (value,) = fetch(cw, model, metric, stat, start, end, 900).values()
-    samples = cw.samples(model, metric, at(start), at(end))
+    samples = demo_samples(cw, model, metric, at(start), at(end))
     rank = max(1, math.ceil(Fraction(stat[1:]) * len(samples) / 100))  # nearest rank
     assert value == samples[rank - 1]
     per_minute = fetch(cw, model, metric, stat, start, end).values()
@@ -441,7 +442,7 @@ def test_no_datapoint_without_samples(cw: DemoCloudWatch) -> None:
     assert all(v > 0 for v in invocations.values())
     for minute in range(start, end, MINUTE):
         if minute not in invocations:
-            assert cw.samples(COHERE, "Invocations", at(minute), at(minute + MINUTE)) == []
+            assert demo_samples(cw, COHERE, "Invocations", at(minute), at(minute + MINUTE)) == []
 
 
 def test_idle_model_has_gaps(cw: DemoCloudWatch) -> None:

@@ -14,12 +14,11 @@ errors and latency spikes at once. Like CloudWatch, a minute's data arrives late
 from __future__ import annotations
 
 import math
-import random
 import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import cache, lru_cache
 from typing import Any, Final
@@ -37,7 +36,7 @@ _SERVICE_TIER: Final = (
     ("ServiceTier", "default", ("Invocations", "InputTokenCount", "OutputTokenCount")),
 )
 
-_PROFILES: Final = (
+DEFAULT_PROFILES: Final = (
     dd.ModelProfile("anthropic.claude-3-haiku-20240307-v1:0", 90, 1200, 350, 1500, 250),
     dd.ModelProfile("amazon.titan-embed-text-v2:0", 240, 80, None, 300, phase=0.05),
     dd.ModelProfile("cohere.command-r-plus-v1:0", 3, 2500, None, 2000, 400, phase=0.1),
@@ -83,21 +82,7 @@ _PROFILES: Final = (
     dd.ModelProfile("us.mistral.pixtral-large-2502-v1:0", 8, 4000, 600, 3000, 500,
                     incident=dd.BATCH, batch_at=3),
 )  # fmt: skip
-DEMO_MODELS: Final[tuple[str, ...]] = tuple(p.model_id for p in _PROFILES)
-
-# (geo prefix, provider, family) of the extra models made up for benchmarks.
-_SYNTHETIC: Final = (
-    ("us", "meta", "llama3-1-8b-instruct"),
-    ("eu", "mistral", "mistral-small-2402"),
-    ("apac", "anthropic", "claude-3-5-haiku-20241022"),
-    ("", "amazon", "nova-lite"),
-    ("global", "cohere", "command-r"),
-    ("us", "deepseek", "v3"),
-    ("", "ai21", "jamba-1-5-mini"),
-    ("jp", "qwen", "qwen3-32b"),
-    ("eu", "amazon", "titan-text-express"),
-    ("us", "writer", "palmyra-x5"),
-)
+DEMO_MODELS: Final[tuple[str, ...]] = tuple(p.model_id for p in DEFAULT_PROFILES)
 
 ACCOUNT_ID: Final = "123456789012"
 PAGE_SIZE: Final = 500
@@ -105,29 +90,6 @@ MAX_QUERIES: Final = 500
 MAX_DATAPOINTS: Final = 100_800
 _ID = re.compile(r"^[a-z][A-Za-z0-9_]*$")
 _DAY: Final = 86_400
-
-
-def build_profiles(seed: int, model_count: int | None) -> tuple[dd.ModelProfile, ...]:
-    """The default models, truncated or extended with made-up ones to ``model_count``."""
-    if model_count is None:
-        return _PROFILES
-    extra = []
-    for i in range(max(0, model_count - len(_PROFILES))):
-        geo, provider, family = _SYNTHETIC[i % len(_SYNTHETIC)]
-        rng = random.Random(dd.stable_seed(seed, "synthetic", i))
-        streaming, latency = rng.random() < 0.7, rng.uniform(300, 8000)
-        extra.append(
-            dd.ModelProfile(
-                f"{geo + '.' if geo else ''}{provider}.{family}-{i:04d}-v1:0",
-                rate=math.exp(rng.uniform(math.log(0.5), math.log(40))),
-                latency_ms=latency,
-                ttft_ms=rng.uniform(0.1, 0.4) * latency if streaming else None,
-                input_tokens=rng.randint(200, 4000),
-                output_tokens=rng.randint(50, 1000),
-                phase=rng.random(),
-            )
-        )
-    return (_PROFILES + tuple(extra))[:model_count]
 
 
 @cache
@@ -180,7 +142,7 @@ class DemoCloudWatch:
         seed: int = 0,
         clock: Callable[[], float] = time.time,
         region: str = "us-east-1",
-        model_count: int | None = None,
+        profiles: Sequence[dd.ModelProfile] = DEFAULT_PROFILES,
     ) -> None:
         self.seed = seed
         self.region = region
@@ -191,7 +153,7 @@ class DemoCloudWatch:
         self.parameter_validation = True
         self._clock = clock
         self._lock = threading.Lock()
-        self.profiles = build_profiles(seed, model_count)
+        self.profiles = tuple(profiles)
         self.models: tuple[str, ...] = tuple(p.model_id for p in self.profiles)
         self._listing: list[tuple[str, tuple[tuple[str, str], ...]]] = []
         self._series: dict[SeriesKey, int] = {}
@@ -441,12 +403,6 @@ class DemoCloudWatch:
                     before = after
         return values
 
-    def samples(self, model_id: str, metric_name: str, start: datetime, end: datetime) -> list[int]:
-        """Every sample of a metric in [start, end) as visible now, ascending: the ground
-        truth that the statistics are computed from (for tests)."""
-        lo, hi = math.floor(_epoch(start) / 60), math.ceil(_epoch(end) / 60)
-        index, fields = self.models.index(model_id), dd.METRIC_FIELDS[metric_name]
-        return sorted(self._request_samples(index, lo, hi, self._clock(), fields))
 
 
 def _has_dimension(dims: tuple[tuple[str, str], ...], name: str, value: str | None) -> bool:
