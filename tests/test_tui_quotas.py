@@ -4,6 +4,7 @@ denied quota API looks like (the rest keeps working)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -16,6 +17,7 @@ from bedrock_top.tui.charts import ChartBox
 from bedrock_top.tui.screens import DetailScreen
 from bedrock_top.views.cells import level
 from bedrock_top.views.columns import COLUMNS_BY_KEY
+from bedrock_top.views.view import is_problem
 from support.tui import FakeClock, make_app, poll_now, settle
 
 SONNET = "us.anthropic.claude-sonnet-4-20250514-v1:0"
@@ -150,3 +152,15 @@ async def test_quotas_come_back_after_access_is_granted() -> None:
         assert sonnet.quota is not None
         assert not sonnet.quota_unknown
         assert "servicequotas" not in str(app.query_one("#status", Static).render())
+
+
+def test_a_model_near_its_quota_is_a_problem() -> None:
+    """'e' (problems only) keeps a model at 90 % of a quota even without throttles."""
+    app = make_app()
+    assert app.poller.regions
+    snapshot = app.poller.poll()
+    sonnet = next(r for r in snapshot.rows if r.model_id == SONNET)
+    assert sonnet.quota is not None
+    calm = replace(sonnet, window=replace(sonnet.window, throttles=0, throttle_rate=0.0))
+    assert is_problem(calm, 0.05)
+    assert not is_problem(replace(calm, quota=None), 0.05)

@@ -167,7 +167,7 @@ HELP_KEYS: tuple[tuple[str, str], ...] = (
     ("p / Space", "pause the display (polling continues)"),
     ("+ -", "poll interval (5 s to 10 min)"),
     ("[ ]", "time window: 15m 1h 3h 12h 1d 3d 7d"),
-    ("e", "problems only: alerts firing, error rate over the limit, or >= 1% throttled"),
+    ("e", "problems only: alerts firing, error rate over the limit, >= 1% throttled, quota >= 90%"),
     ("a", "events: every alert since start"),
     ("u", "read the quotas again from Service Quotas (they are cached for 12 h)"),
     ("Ctrl+S", "export the table as CSV (every figure)"),

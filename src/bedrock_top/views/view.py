@@ -16,6 +16,7 @@ from bedrock_top.views.cells import CellStyle, choose_style, row_cell
 from bedrock_top.views.columns import (
     COLUMNS_BY_KEY,
     DEFAULT_SORT_LIVE,
+    QUOTA_LEVELS,
     SPARK_KEY,
     Column,
     fmt_span,
@@ -63,14 +64,18 @@ class ViewState:
 
 
 def is_problem(row: ModelRow, error_rate: float, alerting: Collection[str] = ()) -> bool:
-    """A row worth a look: an alert firing now, an error rate over the alert threshold, or at
-    least 1 % of its requests throttled over the window (a stray error is not a problem)."""
+    """A row worth a look: an alert firing now, an error rate over the alert threshold, at
+    least 1 % of its requests throttled over the window (a stray error is not a problem), or
+    a quota at 90 % or more (about to be throttled)."""
     w = row.window
     if row.key in alerting:
         return True
     if w.error_rate is not None and w.error_rate >= error_rate:
         return True
-    return w.throttle_rate is not None and w.throttle_rate >= THROTTLE_PROBLEM_RATE
+    if w.throttle_rate is not None and w.throttle_rate >= THROTTLE_PROBLEM_RATE:
+        return True
+    worst = row.quota.worst() if row.quota is not None else None
+    return worst is not None and worst[1] >= QUOTA_LEVELS[1] * 100
 
 
 def visible_rows(
