@@ -418,7 +418,7 @@ ACTIONS = [
 ]
 
 
-@pytest.mark.parametrize(("operation", "action"), ACTIONS)
+@pytest.mark.parametrize(("operation", "action"), ACTIONS[:3])
 @pytest.mark.parametrize("aws_message", [True, False])
 def test_access_denied_names_the_action_and_keeps_the_last_catalog(
     fake: QuotaFake, tmp_path: Path, operation: str, action: str, aws_message: bool
@@ -438,6 +438,38 @@ def test_access_denied_names_the_action_and_keeps_the_last_catalog(
     later = source(tmp_path, Clock(T0 + 100 * HOUR)).load()
     assert later.catalog == good
     assert later.error == state.error
+
+
+def test_without_list_inference_profiles_the_rest_still_matches(
+    fake: QuotaFake, tmp_path: Path
+) -> None:
+    """An identity refused bedrock:ListInferenceProfiles still gets every quota (base models
+    and geographic profiles need no profile list), says what is missing, caches nothing
+    partial, and reads again after 30 minutes, when the permission may have come."""
+    clock = Clock()
+    quotas = source(tmp_path, clock)
+    fake.fail("ListInferenceProfiles", "deny")
+    state = quotas.load()
+    assert state.catalog is not None
+    assert state.catalog.quotas
+    assert state.catalog.models
+    assert state.catalog.profiles == ()
+    assert state.error == (
+        "quotas: access denied: the identity lacks bedrock:ListInferenceProfiles (see the "
+        "minimal IAM policy); application profiles are not matched"
+    )
+    assert not (tmp_path / "quotas").exists()  # a partial catalogue is never cached
+    fake.clear_requests()
+    clock.now += 10 * 60
+    assert quotas.load() == state  # held, no call: the retry cadence is not a storm
+    assert quota_ops(fake) == []
+    fake.clear_faults()
+    clock.now += 25 * 60
+    whole = quotas.load()
+    assert whole.error is None
+    assert whole.catalog is not None
+    assert whole.catalog.profiles
+    assert (tmp_path / "quotas").exists()
 
 
 def test_denied_at_first_load_gives_no_catalog(fake: QuotaFake, tmp_path: Path) -> None:

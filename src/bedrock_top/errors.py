@@ -97,6 +97,13 @@ def describe_error(exc: BaseException, profile: str | None = None) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def is_access_denied(exc: BaseException) -> bool:
+    """Whether AWS refused the call for lack of a permission."""
+    if not isinstance(exc, ClientError):
+        return False
+    return str(exc.response.get("Error", {}).get("Code")) in _DENIED
+
+
 def needs_new_credentials(exc: BaseException) -> bool:
     """Whether a client must be rebuilt to pick up credentials that changed since it was made
     (a client resolves static or missing credentials once; SSO ones it refreshes itself)."""

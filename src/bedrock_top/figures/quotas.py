@@ -72,6 +72,9 @@ class QuotaCatalog:
     quotas: tuple[ServiceQuota, ...] = ()
     models: tuple[FoundationModel, ...] = ()
     profiles: tuple[InferenceProfile, ...] = ()
+    # Why the inference profiles could not be read ("": they were): application profiles
+    # then match no quota, and such a catalogue is not cached.
+    profiles_error: str = ""
 
 
 @dataclass(frozen=True, slots=True)

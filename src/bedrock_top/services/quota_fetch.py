@@ -35,7 +35,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from bedrock_top.errors import describe_error, needs_new_credentials
+from bedrock_top.errors import describe_error, is_access_denied, needs_new_credentials
 from bedrock_top.figures.quotas import (
     SERVICE_CODE,
     FoundationModel,
@@ -225,15 +225,28 @@ def fetch_catalog(
     account: str | None,
     now: float,
 ) -> QuotaCatalog:
-    """Everything read for one region, all or nothing (raises botocore's errors as they are):
-    a partial catalog would be cached for hours as if it were whole."""
+    """Everything read for one region (raises botocore's errors as they are), with one
+    exception: an identity refused bedrock:ListInferenceProfiles still gets every quota of
+    its base models and geographic profiles (their ids say what they are); the catalogue
+    then says why its profiles are missing, and is not cached as if it were whole."""
+    quotas = _fetch_quotas(quotas_client)
+    models = _fetch_models(bedrock_client)
+    profiles: tuple[InferenceProfile, ...] = ()
+    profiles_error = ""
+    try:
+        profiles = _fetch_profiles(bedrock_client)
+    except ClientError as exc:
+        if not is_access_denied(exc):
+            raise
+        profiles_error = describe_quota_error(exc)
     return QuotaCatalog(
         region=region,
         account=account,
         fetched_at=now,
-        quotas=_fetch_quotas(quotas_client),
-        models=_fetch_models(bedrock_client),
-        profiles=_fetch_profiles(bedrock_client),
+        quotas=quotas,
+        models=models,
+        profiles=profiles,
+        profiles_error=profiles_error,
     )
 
 
@@ -394,6 +407,17 @@ class QuotaCache:
 # --- the source the app uses ----------------------------------------------------------------
 
 
+PARTIAL_MAX_AGE_S: Final = 1800.0
+
+
+def _state_of(catalog: QuotaCatalog) -> QuotaState:
+    """A catalogue read: whole, or without its profiles (then said in one line)."""
+    if catalog.profiles_error:
+        why = f"quotas: {catalog.profiles_error}; application profiles are not matched"
+        return QuotaState(catalog=catalog, error=why)
+    return QuotaState(catalog=catalog)
+
+
 class QuotaSource:
     """Quotas of one region for the app and ``--once``: ``load`` always answers, never raises,
     and can run on a worker thread (calls are serialised).
@@ -448,7 +472,7 @@ class QuotaSource:
                 fresh = self._fresh(self._account, now)
                 if fresh is not None:
                     self._catalog = fresh
-                    return QuotaState(catalog=fresh)
+                    return _state_of(fresh)
             catalog = fetch_catalog(quotas_client, bedrock_client, self.region, self._account, now)
         except Exception as exc:  # the monitor runs on without quotas, whatever went wrong
             if needs_new_credentials(exc):
@@ -459,15 +483,17 @@ class QuotaSource:
             error = f"quotas: {describe_quota_error(exc, self._profile)}"
             return QuotaState(catalog=self._fallback(now), error=error)
         self._catalog = catalog
-        if self._cache is not None:
+        if self._cache is not None and not catalog.profiles_error:  # only whole ones
             self._cache.store(catalog)
-        return QuotaState(catalog=catalog)
+        return _state_of(catalog)
 
     def _fresh(self, account: str, now: float) -> QuotaCatalog | None:
         held = self._catalog
         if held is not None and held.account == account and held.region == self.region:
             age = now - held.fetched_at
-            if 0 <= age < self._max_age_s:
+            # A catalogue without its profiles is read again sooner: the permission may come.
+            limit = PARTIAL_MAX_AGE_S if held.profiles_error else self._max_age_s
+            if 0 <= age < limit:
                 return held
         if self._cache is None:
             return None
