@@ -110,10 +110,10 @@ def test_quota_figures_cost_almost_nothing_at_a_one_minute_period() -> None:
         extra.append(with_quotas.usage().last_poll_metrics - plain.usage().last_poll_metrics)
         clock.advance(60)
         clock_free.advance(60)
-    quota_models = len(with_quotas.regions["us-east-1"]._quota_now)
+    quota_models = len(with_quotas.regions["us-east-1"].quotas.minutes_now)
     estimates = sum(
         1
-        for key in with_quotas.regions["us-east-1"]._quota_now
+        for key in with_quotas.regions["us-east-1"].quotas.minutes_now
         if "tpm_quota" in with_quotas.regions["us-east-1"].models[key].metric_names
     )
     assert quota_models >= 5

@@ -23,31 +23,20 @@ from bedrock_top.cloudwatch.plan import (
 from bedrock_top.cloudwatch.quota_poll import (
     QUOTA_KEYS,
     day_queries,
-    minute_keys,
     minute_queries,
     minute_since,
-    model_minutes,
-    quota_tokens,
     write_minutes,
 )
+from bedrock_top.cloudwatch.region_quotas import HEARTBEAT_SERIES, RegionQuotas
 from bedrock_top.cloudwatch.settings import PollSettings, UsageCounter
-from bedrock_top.figures.burndown import burndown_of
 from bedrock_top.figures.catalog import METRICS_BY_KEY, SUM, Tier
-from bedrock_top.figures.quota_match import account_tpd, match_quotas
 from bedrock_top.figures.quota_usage import (
     DAY_S,
-    LOOKBACK_MINUTES,
     MINUTE,
-    DailyUsage,
-    QuotaMinutes,
-    daily_usage,
-    share_quotas,
 )
-from bedrock_top.figures.quotas import ModelQuotas, QuotaCatalog, ServiceQuota
 from bedrock_top.figures.series import ModelSeries, span
 from bedrock_top.figures.snapshot import CostOf, ModelRow, build_row, complete_index
 
-HEARTBEAT_SERIES = tuple((k, SUM) for k, spec in METRICS_BY_KEY.items() if spec.heartbeat)
 SeriesId = tuple[str, str]  # (metric key, statistic) within one model
 Clock = Callable[[], float]
 
@@ -85,16 +74,7 @@ class RegionPoller:
         self.last_poll_metrics = 0
         # (model, tier, quota minutes?) -> (the metric names they were chosen from, the series)
         self._tier_series: dict[tuple[ModelKey, Tier, bool], tuple[dict[str, str], TierSeries]] = {}
-        # Quotas: the catalogue read for this region, the limits matched to each model, and
-        # the models whose quota series this poll reads (a quota and traffic).
-        self.quota_catalog: QuotaCatalog | None = None
-        self.quota_overrides: Mapping[str, str] = {}
-        self.burndown_overrides: Mapping[str, int] = {}
-        self.limits: dict[ModelKey, ModelQuotas] = {}
-        self.account_tpd: ServiceQuota | None = None
-        self._quota_now: set[ModelKey] = set()  # their quota minutes are read this poll
-        self._day_now: set[ModelKey] = set()  # their 24-hour totals are read when due
-        self.quota_error: str | None = None  # why the latest quota read failed
+        self.quotas = RegionQuotas()
 
     def _window(self, now: float) -> tuple[int, int]:
         period = self.settings.period_s
@@ -112,38 +92,7 @@ class RegionPoller:
             existing = self.models.get(key)
             if existing is None or existing.metric_names != names:
                 self.models[key] = ModelSeries(metric_names=names)
-        self.match_quotas()
-
-    def set_quotas(
-        self,
-        catalog: QuotaCatalog | None,
-        overrides: Mapping[str, str],
-        burndown_overrides: Mapping[str, int],
-    ) -> None:
-        """Use this quota catalogue (None: none known) from the next poll on."""
-        self.quota_catalog = catalog
-        self.quota_overrides = overrides
-        self.burndown_overrides = burndown_overrides
-        self.match_quotas()
-
-    def match_quotas(self) -> None:
-        """Limits for every model of this account (a linked account's quotas are its own,
-        and not read here)."""
-        catalog = self.quota_catalog
-        if catalog is None:
-            self.limits, self.account_tpd = {}, None
-            return
-        own = {k for k in self.models if k[0] is None or k[0] == catalog.account}
-        matched = match_quotas(catalog, {k[1] for k in own}, self.quota_overrides)
-        self.limits = {k: q for k in own if (q := matched.get(k[1])) is not None and q}
-        self.account_tpd = account_tpd(catalog)
-
-    def needs_day(self, model: ModelKey) -> bool:
-        limits = self.limits.get(model)
-        own = self.quota_catalog is not None and model[0] in (None, self.quota_catalog.account)
-        return (limits is not None and limits.tpd is not None) or (
-            self.account_tpd is not None and own
-        )
+        self.quotas.match(self.models)
 
     def plan(
         self,
@@ -173,7 +122,7 @@ class RegionPoller:
             tier = (tiers or {}).get(model) or self.tier(*model, stored, start, end)
             # A model with a quota and traffic: its minutes come with the table's series at a
             # 1-minute period, or as queries of their own at a longer one.
-            quota = model in self._quota_now
+            quota = model in self.quotas.minutes_now
             piggyback = quota and period == MINUTE
             wanted = self.series_for(model, stored, tier, piggyback)
             loaded = stored.loaded
@@ -199,7 +148,7 @@ class RegionPoller:
             if quota and not piggyback:
                 for q in minute_queries(self.region, model, stored, end, overlap):
                     groups.setdefault((q.start, q.period, False), []).append(q)
-            if model in self._day_now:
+            if model in self.quotas.day_now:
                 days.extend(day_queries(self.region, model, stored, end))
         calls = plan_groups(groups, end, now)
         if days:  # a 24-hour range of their own: in a shared call every tail would span it
@@ -267,9 +216,7 @@ class RegionPoller:
         start, end = self._window(now)
         tiers = {k: self.tier(*k, s, start, end) for k, s in self.models.items()}
         self.messages = []
-        active = [k for k, t in tiers.items() if t != "heartbeat"]
-        self._quota_now = {k for k in active if self.needs_minutes(k)}
-        self._day_now = {k for k in active if self.needs_day(k)}
+        self.quotas.choose([k for k, t in tiers.items() if t != "heartbeat"])
         calls, _, _ = self.plan(now, tiers=tiers)
         self._run(calls)
         # A model whose heartbeat just showed traffic gets the rest of its series now: a
@@ -281,19 +228,15 @@ class RegionPoller:
                 if now_tier != "heartbeat":
                     woken[key] = now_tier
         if woken:
-            self._quota_now |= {k for k in woken if self.needs_minutes(k)}
-            self._day_now |= {k for k in woken if self.needs_day(k)}
+            self.quotas.choose(woken, more=True)
             more, _, _ = self.plan(now, wake=woken, tiers=woken)
             self._run(more)
             calls += more
         # A series this poll did not ask for would go stale: drop it, so its figures show as
         # unknown and it is re-read over the whole window when wanted again.
         for key, stored in self.models.items():
-            quota = key in self._quota_now and self.settings.period_s == MINUTE
-            if key not in self._quota_now and stored.minutes_loaded:
-                stored.forget_minutes()
-            if key not in self._day_now and stored.day_until is not None:
-                stored.forget_day()
+            quota = key in self.quotas.minutes_now and self.settings.period_s == MINUTE
+            self.quotas.forget_unread(key, stored)
             asked = self.series_for(key, stored, tiers[key], quota)
             per_period, whole_window = asked.per_period_ids, asked.whole_window_ids
             if key in woken:
@@ -309,11 +252,6 @@ class RegionPoller:
             }
         self.last_poll_metrics = sum(len(c.queries) for c in calls)
 
-    def needs_minutes(self, model: ModelKey) -> bool:
-        """Whether the model has a per-minute quota (TPM or RPM), read minute by minute."""
-        limits = self.limits.get(model)
-        return limits is not None and (limits.tpm is not None or limits.rpm is not None)
-
     def _run(self, calls: list[Call]) -> None:
         for call in calls:
             result = fetch_call(self.client, call, self.usage)
@@ -326,7 +264,7 @@ class RegionPoller:
         where = span(call.start, call.end, period, size)  # the same for every series here
         no_points: tuple[Sequence[float], Sequence[float]] = ((), ())
         models, failed, series = self.models, result.failed, result.series
-        quota_now = self._quota_now
+        quota_now = self.quotas.minutes_now
         for qid, query in call.queries.items():
             if qid in failed:
                 continue
@@ -364,15 +302,10 @@ class RegionPoller:
         latest = complete_index(start, end, period, complete_until)
         # Quota figures first (a quota shared by several models sums them), so each row is
         # built once with its own.
-        quota_of: dict[ModelKey, tuple[ModelQuotas, QuotaMinutes, float | None, int | None]] = {}
-        for key, limits in self.limits.items():
-            stored = self.models.get(key)
-            if stored is not None and self._quota_ready(key, stored, start, end):
-                factor = burndown_of(self.quota_catalog, key[1], self.burndown_overrides)
-                minutes = model_minutes(stored, complete_until, factor)
-                quota_of[key] = (limits, minutes, quota_tokens(stored, factor), stored.day_until)
-        quotas = share_quotas(quota_of)
-        unknown = self.quota_catalog is None and self.quota_error is not None
+        quotas = self.quotas.row_quotas(
+            self.models, complete_until, (start, end), self.settings.window_s
+        )
+        unknown = self.quotas.unknown
         return [
             build_row(
                 self.region,
@@ -388,35 +321,6 @@ class RegionPoller:
             )
             for key, stored in self.models.items()
         ]
-
-    def _quota_ready(self, key: ModelKey, stored: ModelSeries, start: int, end: int) -> bool:
-        """Whether a model's quota figures can be shown: its minutes are read, or it is idle
-        over a window that covers the quota's hour (nothing to read: every minute is 0).
-        Until then the row shows no quota figure rather than a false 0 %."""
-        if not self.needs_minutes(key):
-            return True  # a daily quota only: its total shows once read
-        if all(k in stored.minutes_loaded for k in minute_keys(stored.metric_names)):
-            return True
-        if key in self._quota_now or self.settings.window_s < LOOKBACK_MINUTES * MINUTE:
-            return False
-        heartbeat = [stored.rings.get(s) for s in HEARTBEAT_SERIES if s in stored.loaded]
-        return bool(heartbeat) and not any(r.has_data(start, end) for r in heartbeat if r)
-
-    def account_daily(self) -> DailyUsage | None:
-        """The account-wide daily quota against the 24-hour totals of the models read for it
-        (those with traffic in the window: an idle model adds nothing to the last hour and
-        is not read, so a model busy earlier in the day is missing from this sum)."""
-        quota = self.account_tpd
-        if quota is None:
-            return None
-        used, until = 0.0, None
-        for (_account, model_id), stored in self.models.items():
-            if stored.day_until is None:
-                continue
-            factor = burndown_of(self.quota_catalog, model_id, self.burndown_overrides)
-            used += quota_tokens(stored, factor) or 0.0
-            until = max(until or 0, stored.day_until)
-        return daily_usage(quota, used, until) if until is not None else None
 
 
 def _window_value(stamps: Sequence[float], values: Sequence[float], start: int) -> float | None:

@@ -118,8 +118,7 @@ class Poller:
         region_poller = self.regions.get(region)
         if region_poller is None:
             return
-        region_poller.quota_error = state.error
-        region_poller.set_quotas(state.catalog, state.overrides, burndown_overrides or {})
+        region_poller.quotas.use(state, burndown_overrides or {}, region_poller.models)
 
     def set_cost_aware(self, cost_aware: bool) -> None:
         """From the next poll on, ask for only what the table shows (True) or for every metric
@@ -166,14 +165,14 @@ class Poller:
             warnings=tuple(dict.fromkeys(messages)),
             region_errors=dict(self._region_errors),
             quota_errors={
-                name: region.quota_error
+                name: error
                 for name, region in self.regions.items()
-                if region.quota_error is not None
+                if (error := region.quotas.error) is not None
             },
             tpd_account={
                 name: daily
                 for name, region in self.regions.items()
-                if (daily := region.account_daily()) is not None
+                if (daily := region.quotas.account_daily(region.models)) is not None
             },
         )
 
@@ -187,10 +186,7 @@ class Poller:
         poller.profile = self.profile
         for name, region in self.regions.items():  # quotas do not depend on the window
             again = poller.regions[name]
-            again.quota_error = region.quota_error
-            again.set_quotas(
-                region.quota_catalog, region.quota_overrides, region.burndown_overrides
-            )
+            again.quotas.use(region.quotas.state, region.quotas.burndown_overrides, ())
         self.close()
         return poller
 
