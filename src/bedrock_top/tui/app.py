@@ -656,7 +656,7 @@ class BedrockTopApp(App[int]):
         self._set_view(problems_only=not self.view.problems_only)
         rate = f"{self.spikes.rules.error_rate:.0%}"
         self._set_status(
-            f"problems only: alerts firing, error rate ≥ {rate} or ≥ 1% throttled"
+            f"problems only: alerts firing, error rate ≥ {rate}, ≥ 1% throttled or a quota ≥ 90%"
             if self.view.problems_only
             else ""
         )
