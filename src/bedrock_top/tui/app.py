@@ -717,6 +717,7 @@ class BedrockTopApp(App[int]):
             ("Poll interval: faster", "shorter poll interval", lambda: self.action_interval(-1)),
             ("Charts pane", "show or hide the selected model's charts", self.action_pane),
             ("Events", "every alert since start", self.action_events),
+            ("Quotas: read again", "from Service Quotas (else cached 12 h)", self.action_quotas),
             ("Export CSV", "write the table to a CSV file", self.action_export),
             ("Help: keys", "every key binding", self.action_help),
         ):
