@@ -108,9 +108,6 @@ def _default_region(settings: Settings) -> str:
     """The demo's region, or the profile's (the same rule as the monitor)."""
     if settings.demo:
         return DEMO_REGION
-    from bedrock_top.services.aws import make_session
+    from bedrock_top.services.aws import default_region, make_session
 
-    session = make_session(settings.profile)
-    if not session.region_name:
-        raise ConfigError("--region: no region given and none configured (set AWS_REGION)")
-    return session.region_name
+    return default_region(make_session(settings.profile))

@@ -27,9 +27,9 @@ from bedrock_top.cloudwatch.quota_poll import (
     minute_since,
     write_minutes,
 )
-from bedrock_top.cloudwatch.region_quotas import HEARTBEAT_SERIES, RegionQuotas
+from bedrock_top.cloudwatch.region_quotas import RegionQuotas
 from bedrock_top.cloudwatch.settings import PollSettings, UsageCounter
-from bedrock_top.figures.catalog import METRICS_BY_KEY, SUM, Tier
+from bedrock_top.figures.catalog import HEARTBEAT_SERIES, METRICS_BY_KEY, SUM, Tier
 from bedrock_top.figures.quota_usage import (
     DAY_S,
     MINUTE,

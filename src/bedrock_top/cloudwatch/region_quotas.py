@@ -13,7 +13,7 @@ from collections.abc import Collection, Iterable, Mapping
 from bedrock_top.cloudwatch.discovery import ModelKey
 from bedrock_top.cloudwatch.quota_poll import minute_keys, model_minutes, quota_tokens
 from bedrock_top.figures.burndown import burndown_of
-from bedrock_top.figures.catalog import METRICS_BY_KEY, SUM
+from bedrock_top.figures.catalog import HEARTBEAT_SERIES
 from bedrock_top.figures.quota_match import account_tpd, match_quotas
 from bedrock_top.figures.quota_usage import (
     LOOKBACK_MINUTES,
@@ -27,8 +27,6 @@ from bedrock_top.figures.quota_usage import (
 from bedrock_top.figures.quotas import ModelQuotas, QuotaState, ServiceQuota
 from bedrock_top.figures.series import ModelSeries
 
-# The series every model is polled for, even idle: they tell an idle model from a busy one.
-HEARTBEAT_SERIES = tuple((k, SUM) for k, spec in METRICS_BY_KEY.items() if spec.heartbeat)
 QuotaInputs = tuple[ModelQuotas, QuotaMinutes, float | None, int | None]
 
 
@@ -37,7 +35,6 @@ class RegionQuotas:
 
     def __init__(self) -> None:
         self.state = QuotaState()  # the catalogue (None: none known) and the latest error
-        self.burndown_overrides: Mapping[str, int] = {}
         self.limits: dict[ModelKey, ModelQuotas] = {}
         self.account_tpd: ServiceQuota | None = None
         self.minutes_now: set[ModelKey] = set()  # their quota minutes are read this poll
@@ -53,12 +50,10 @@ class RegionQuotas:
         """No quota can be shown: none was ever read, and reading failed."""
         return self.state.catalog is None and self.state.error is not None
 
-    def use(
-        self, state: QuotaState, burndown_overrides: Mapping[str, int], models: Iterable[ModelKey]
-    ) -> None:
-        """This catalogue (and error) from the next poll on, matched to ``models``."""
+    def use(self, state: QuotaState, models: Iterable[ModelKey]) -> None:
+        """This catalogue (and error, and overrides) from the next poll on, matched to
+        ``models``."""
         self.state = state
-        self.burndown_overrides = burndown_overrides
         self.match(models)
 
     def match(self, models: Iterable[ModelKey]) -> None:
@@ -114,7 +109,7 @@ class RegionQuotas:
             stored.forget_day()
 
     def burndown(self, model_id: str) -> int:
-        return burndown_of(self.state.catalog, model_id, self.burndown_overrides)
+        return burndown_of(self.state.catalog, model_id, self.state.burndown_overrides)
 
     def row_quotas(
         self,

@@ -110,7 +110,6 @@ class Poller:
         self,
         region: str,
         state: QuotaState,
-        burndown_overrides: Mapping[str, int] | None = None,
     ) -> None:
         """Quotas read for ``region`` (from the Service Quotas and Bedrock APIs, or the disk
         cache): matched to the models from the next snapshot on. A failed read keeps the
@@ -118,7 +117,7 @@ class Poller:
         region_poller = self.regions.get(region)
         if region_poller is None:
             return
-        region_poller.quotas.use(state, burndown_overrides or {}, region_poller.models)
+        region_poller.quotas.use(state, region_poller.models)
 
     def set_cost_aware(self, cost_aware: bool) -> None:
         """From the next poll on, ask for only what the table shows (True) or for every metric
@@ -186,7 +185,7 @@ class Poller:
         poller.profile = self.profile
         for name, region in self.regions.items():  # quotas do not depend on the window
             again = poller.regions[name]
-            again.quotas.use(region.quotas.state, region.quotas.burndown_overrides, ())
+            again.quotas.use(region.quotas.state, ())
         self.close()
         return poller
 

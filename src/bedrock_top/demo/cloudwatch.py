@@ -404,7 +404,6 @@ class DemoCloudWatch:
         return values
 
 
-
 def _has_dimension(dims: tuple[tuple[str, str], ...], name: str, value: str | None) -> bool:
     return any(k == name and value in (None, v) for k, v in dims)
 

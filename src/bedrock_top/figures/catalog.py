@@ -110,6 +110,9 @@ METRICS: Final[tuple[MetricSpec, ...]] = (
     LEGACY_INVOCATIONS,
 )
 METRICS_BY_KEY: Final = {m.key: m for m in METRICS}
+# The (metric, statistic) series every model is polled for, even idle: they tell an idle
+# model from a busy one.
+HEARTBEAT_SERIES: Final = tuple((m.key, SUM) for m in METRICS if m.heartbeat)
 
 # Counters whose window figure is a plain sum (the integer fields of the JSON contract).
 COUNTER_KEYS: Final = (

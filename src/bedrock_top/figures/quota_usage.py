@@ -165,16 +165,18 @@ def tpm_source(published: Sequence[str] | Mapping[str, str]) -> TpmSource:
     return "EstimatedTPMQuotaUsage" if ESTIMATED_TPM_KEY in published else "computed"
 
 
+def computed_tokens(inputs: float, cache_writes: float, outputs: float, burndown: int) -> float:
+    """Quota tokens from token counts: input + cache write + burndown x output (cache reads
+    do not count against the quota)."""
+    return inputs + cache_writes + burndown * outputs
+
+
 def tpm_used(read: Callable[[str], float | None], source: TpmSource, burndown: int) -> float:
-    """Quota tokens of one span: the estimate, or input + cache write + burndown x output
-    (cache reads do not count against the quota)."""
+    """Quota tokens of one span: the estimate, or ``computed_tokens``."""
     if source == "EstimatedTPMQuotaUsage":
         return read(ESTIMATED_TPM_KEY) or 0.0
-    return (
-        (read("input_tokens") or 0.0)
-        + (read("cache_write_tokens") or 0.0)
-        + burndown * (read("output_tokens") or 0.0)
-    )
+    inputs, writes, outputs = (read(k) or 0.0 for k in COMPUTED_TPM_KEYS)
+    return computed_tokens(inputs, writes, outputs, burndown)
 
 
 def quota_minutes(
@@ -195,7 +197,8 @@ def quota_minutes(
         tpm = tuple(values(ESTIMATED_TPM_KEY))
     else:
         inputs, writes, outputs = (values(k) for k in COMPUTED_TPM_KEYS)
-        tpm = tuple(i + w + burndown * o for i, w, o in zip(inputs, writes, outputs, strict=True))
+        per_minute = zip(inputs, writes, outputs, strict=True)
+        tpm = tuple(computed_tokens(i, w, o, burndown) for i, w, o in per_minute)
     return QuotaMinutes(
         starts=starts,
         tpm_used=tpm,

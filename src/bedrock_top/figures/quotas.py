@@ -111,8 +111,10 @@ class QuotaState:
 
     ``error`` is a one-line status (the missing IAM action, throttling, unreachable) when the
     latest attempt failed; the quotas of an earlier success (or the disk cache) stay in use.
+    ``overrides`` and ``burndown_overrides`` are the config's (``[quotas]``, ``[burndown]``).
     """
 
     catalog: QuotaCatalog | None = None
     error: str | None = None
     overrides: dict[str, str] = field(default_factory=dict)
+    burndown_overrides: dict[str, int] = field(default_factory=dict)

@@ -67,10 +67,7 @@ def make_cloudwatch_clients(
     profile: str | None, regions: tuple[str, ...], endpoint_url: str | None
 ) -> dict[str, Any]:
     session = make_session(profile)
-    if not regions:
-        if not session.region_name:
-            raise ConfigError("--region: no region given and none configured (set AWS_REGION)")
-        regions = (session.region_name,)
+    regions = regions or (default_region(session),)
     return {
         region: fast_responses(
             session.client(
@@ -82,6 +79,13 @@ def make_cloudwatch_clients(
         )
         for region in regions
     }
+
+
+def default_region(session: boto3.session.Session) -> str:
+    """The profile's (or AWS_REGION's) region; none is a usage error."""
+    if not session.region_name:
+        raise ConfigError("--region: no region given and none configured (set AWS_REGION)")
+    return str(session.region_name)
 
 
 def make_quota_clients(profile: str | None, region: str) -> tuple[Any, Any, Any]:

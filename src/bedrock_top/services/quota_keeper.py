@@ -24,9 +24,7 @@ CHECK_S: Final = 1800.0  # otherwise; the source itself re-reads AWS only past 1
 class QuotaSink(Protocol):
     """What takes the quotas (the poller)."""
 
-    def set_quota_state(
-        self, region: str, state: QuotaState, burndown_overrides: Mapping[str, int] | None = None
-    ) -> None: ...
+    def set_quota_state(self, region: str, state: QuotaState) -> None: ...
 
 
 class QuotaKeeper:
@@ -66,25 +64,17 @@ class QuotaKeeper:
             states = list(pool.map(lambda n: self.sources[n].load(refresh), names))
         return dict(zip(names, states, strict=True))
 
-    def update(self, sink: QuotaSink) -> bool:
-        """Read the quotas when due and hand them to ``sink``; True when they changed (a new
-        catalogue, a new error or its end), so the caller can poll again to show them."""
+    def update(self, sink: QuotaSink) -> None:
+        """Read the quotas when due and hand them, with the config's overrides, to ``sink``."""
         now = self.clock()
         if not self.due(now):
-            return False
+            return
         refresh = self._refresh.is_set()
         self._refresh.clear()
-        states = self.load(refresh)
+        self.states = self.load(refresh)
         self._last = now
-        changed = refresh or any(
-            (old := self.states.get(region)) is None
-            or old.catalog is not state.catalog
-            or old.error != state.error
-            for region, state in states.items()
-        )
-        self.states = states
-        for region, state in states.items():
-            sink.set_quota_state(
-                region, replace(state, overrides=self.overrides), self.burndown_overrides
+        for region, state in self.states.items():
+            configured = replace(
+                state, overrides=self.overrides, burndown_overrides=self.burndown_overrides
             )
-        return changed
+            sink.set_quota_state(region, configured)
