@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from bedrock_top.demo.cloudwatch import ACCOUNT_ID, DemoCloudWatch
+from bedrock_top.figures.quota_usage import minute_starts
 
 # (model id, provider name, model name) as ListFoundationModels has them.
 _MODELS: Final = (
@@ -67,7 +68,8 @@ _QUOTAS: Final = (
      400_000, None, 0.0),
 )  # fmt: skip
 _APPLIED: Final = frozenset({"L-8CE99163", "L-59759B4A", "L-27C57EE8"})
-_LOOKBACK_S: Final = 66 * 60
+# CloudWatch's minutes settle within 2 minutes: the monitor counts a minute complete then.
+_SETTLE_S: Final = 120
 
 
 def nice_limit(value: float) -> float:
@@ -105,7 +107,8 @@ class DemoQuotaClients:
     def _read_peaks(self, model_id: str) -> tuple[float, float]:
         """The busiest minute of the last hour: (quota tokens, requests). Quota tokens are
         the estimate where the model publishes one, else input + output (burndown 1)."""
-        end = int(self._clock() // 60) * 60
+        # The very minutes the monitor reads its quota peak from, so the sizing holds.
+        starts = minute_starts(int(self._clock()) - _SETTLE_S)
         names = ("EstimatedTPMQuotaUsage", "InputTokenCount", "OutputTokenCount", "Invocations")
         queries = [
             {
@@ -124,8 +127,8 @@ class DemoQuotaClients:
         ]
         answer = self._cloudwatch.get_metric_data(
             MetricDataQueries=queries,
-            StartTime=datetime.fromtimestamp(end - _LOOKBACK_S, UTC),
-            EndTime=datetime.fromtimestamp(end, UTC),
+            StartTime=datetime.fromtimestamp(starts[0], UTC),
+            EndTime=datetime.fromtimestamp(starts[-1] + 60, UTC),
         )
         per_minute: dict[str, dict[datetime, float]] = {
             r["Id"]: dict(zip(r["Timestamps"], r["Values"], strict=True))
