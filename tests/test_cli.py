@@ -26,7 +26,8 @@ from bedrock_top.cli import main
 from bedrock_top.config import Settings
 from bedrock_top.errors import ConfigError, describe_error
 from bedrock_top.figures.catalog import parse_model_id
-from bedrock_top.figures.snapshot import ModelRow, WindowFigures
+from bedrock_top.figures.row_figures import WindowFigures
+from bedrock_top.figures.snapshot import ModelRow
 from bedrock_top.format import fmt_count, fmt_ms, fmt_pct
 from bedrock_top.views.rows import filter_rows, sort_rows
 

@@ -14,7 +14,7 @@ from bedrock_top.cli import main
 from bedrock_top.config import Settings
 from bedrock_top.errors import ConfigError
 from bedrock_top.figures.pricing import DEFAULT_API_USD_PER_1000
-from bedrock_top.figures.snapshot import WindowFigures
+from bedrock_top.figures.row_figures import WindowFigures
 from bedrock_top.figures.spikes import DEFAULT_MIN_CHANGE, SpikeRules
 from bedrock_top.tui.app import BedrockTopApp
 from bedrock_top.views.view import fit_columns

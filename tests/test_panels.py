@@ -6,7 +6,8 @@ from __future__ import annotations
 import math
 
 from bedrock_top.figures.catalog import parse_model_id
-from bedrock_top.figures.snapshot import SERIES_KEYS, ModelRow, Snapshot, WindowFigures
+from bedrock_top.figures.row_figures import WindowFigures
+from bedrock_top.figures.snapshot import SERIES_KEYS, ModelRow, Snapshot
 from bedrock_top.views.chart import render_chart
 from bedrock_top.views.panels import PROBLEM_FLOOR, model_charts, per_minute, throttled_periods
 

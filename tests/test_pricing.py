@@ -27,7 +27,7 @@ from bedrock_top.figures.pricing import (
     usd_per_hour,
     window_cost,
 )
-from bedrock_top.figures.snapshot import WindowFigures
+from bedrock_top.figures.row_figures import WindowFigures
 
 HAIKU3 = "anthropic.claude-3-haiku-20240307-v1:0"
 SONNET45 = "anthropic.claude-sonnet-4-5-20250929-v1:0"

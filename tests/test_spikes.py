@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bedrock_top.figures.catalog import parse_model_id
-from bedrock_top.figures.snapshot import SERIES_KEYS, ModelRow, Snapshot, WindowFigures
+from bedrock_top.figures.row_figures import WindowFigures
+from bedrock_top.figures.snapshot import SERIES_KEYS, ModelRow, Snapshot
 from bedrock_top.figures.spikes import DEFAULT_MIN_CHANGE, Alert, SpikeRules, SpikeTracker, detect
 
 PERIOD = 60

@@ -6,7 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bedrock_top.figures.catalog import parse_model_id
-from bedrock_top.figures.snapshot import ModelRow, WindowFigures
+from bedrock_top.figures.row_figures import WindowFigures
+from bedrock_top.figures.snapshot import ModelRow
 from bedrock_top.views.columns import live_keys
 from bedrock_top.views.rows import row_filter
 from bedrock_top.views.view import fit_columns, model_text, shorten_middle, table_columns

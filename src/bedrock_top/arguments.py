@@ -13,6 +13,7 @@ from typing import NoReturn
 from bedrock_top import __version__, settings_file
 from bedrock_top.config import DEFAULT_INTERVAL_S, WINDOW_CHOICES, Settings, Sourced, resolve
 from bedrock_top.errors import ConfigError
+from bedrock_top.figures.surfaces import VIEW_NAMES
 from bedrock_top.views.columns import DEFAULT_SORT_LIVE, DEFAULT_SORT_ONCE, columns_help
 
 PROG = "bedrock-top"
@@ -77,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--all-accounts",
         action=argparse.BooleanOptionalAction,
         help="also the accounts linked to this CloudWatch cross-account monitoring account",
+    )
+    p.add_argument(
+        "--view",
+        help=f"what to show: {', '.join(VIEW_NAMES)} (default models; see views below)",
     )
     p.add_argument("--once", action="store_true", help="print one snapshot and exit")
     p.add_argument(

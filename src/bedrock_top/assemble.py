@@ -13,6 +13,7 @@ from bedrock_top.cloudwatch.settings import PollSettings
 from bedrock_top.cloudwatch.source import Poller
 from bedrock_top.config import Settings
 from bedrock_top.figures.pricing import PriceTable, cost_function
+from bedrock_top.figures.surfaces import VIEW_NAMES
 
 if TYPE_CHECKING:
     from bedrock_top.services.quota_keeper import QuotaKeeper
@@ -28,6 +29,9 @@ def poll_settings(settings: Settings) -> PollSettings:
         all_models=settings.all_models,
         include_linked_accounts=settings.all_accounts,
         cost_aware=not settings.once,
+        # --once prints one view; the live monitor keeps a heartbeat of every other one.
+        views=(settings.view,) if settings.once else VIEW_NAMES,
+        visible=settings.view,
     )
 
 

@@ -18,8 +18,11 @@ from bedrock_top.assemble import make_poller, make_quota_keeper
 from bedrock_top.config import Settings
 from bedrock_top.errors import ConfigError
 from bedrock_top.figures.snapshot import ModelRow, Snapshot
+from bedrock_top.figures.surface_rows import SurfaceView
+from bedrock_top.figures.surfaces import MODELS_VIEW, SURFACES_BY_NAME
 from bedrock_top.views.columns import DEFAULT_SORT_ONCE
 from bedrock_top.views.rows import select_rows
+from bedrock_top.views.surface_columns import columns_of, sort_default
 
 
 def visible_rows(snapshot: Snapshot, settings: Settings) -> list[ModelRow]:
@@ -29,6 +32,8 @@ def visible_rows(snapshot: Snapshot, settings: Settings) -> list[ModelRow]:
 
 
 def run_once(settings: Settings) -> int:
+    if settings.view != MODELS_VIEW:
+        return run_once_view(settings)
     from bedrock_top.output.render import render_csv, render_json, render_table
 
     poller = make_poller(settings)
@@ -51,6 +56,39 @@ def run_once(settings: Settings) -> int:
         text = render_table(snapshot, rows, _table_width(), settings.sort or DEFAULT_SORT_ONCE)
     sys.stdout.write(text)
     sys.stdout.flush()  # a closed pipe shows up here, inside main, not at interpreter exit
+    return 0
+
+
+def run_once_view(settings: Settings) -> int:
+    """``--once --view NAME``: one poll of that view alone (no quotas: they are the models')."""
+    from bedrock_top.output.render_views import (
+        render_view_csv,
+        render_view_json,
+        render_view_table,
+    )
+
+    poller = make_poller(settings)
+    try:
+        snapshot = poller.poll()
+    finally:
+        poller.close()
+    view = snapshot.surfaces.get(settings.view) or SurfaceView(SURFACES_BY_NAME[settings.view])
+    sort = settings.sort or sort_default(settings.view, once=True)
+    rows = select_rows(
+        view.rows,
+        pattern=settings.filter,
+        sort=sort,
+        reverse=settings.reverse,
+        columns=columns_of(settings.view),
+    )
+    if settings.format == "json":
+        text = render_view_json(snapshot, view, rows, settings.api_usd_per_1000)
+    elif settings.format == "csv":
+        text = render_view_csv(view, rows)
+    else:
+        text = render_view_table(snapshot, view, rows, _table_width(), sort)
+    sys.stdout.write(text)
+    sys.stdout.flush()
     return 0
 
 

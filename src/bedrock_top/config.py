@@ -17,8 +17,10 @@ from typing import Final
 from bedrock_top.errors import ConfigError
 from bedrock_top.figures.pricing import DEFAULT_API_USD_PER_1000
 from bedrock_top.figures.spikes import DEFAULT_MIN_CHANGE, DEFAULT_RULES, SpikeRules
+from bedrock_top.figures.surfaces import MODELS_VIEW, VIEW_NAMES
 from bedrock_top.views.columns import COLUMNS_BY_KEY, SORT_KEYS, SPARK_KEY, SPARK_METRICS, live_keys
 from bedrock_top.views.rows import row_filter
+from bedrock_top.views.surface_columns import columns_of
 
 WINDOW_CHOICES: Final = ("15m", "1h", "3h", "12h", "1d", "3d", "7d")
 FORMATS: Final = ("table", "json", "csv")
@@ -144,6 +146,7 @@ class Settings:
     spike_rules: SpikeRules = DEFAULT_RULES
     columns: tuple[str, ...] = DEFAULT_COLUMNS  # live-table columns, in this order
     spark_metric: str = "invocations"
+    view: str = MODELS_VIEW  # the view on screen (models, or one of ``figures.surfaces``)
     price_overrides: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     price_aliases: Mapping[str, str] = field(default_factory=dict)
     quota_overrides: Mapping[str, str] = field(default_factory=dict)  # model id -> quota code
@@ -243,10 +246,18 @@ def resolve(
     interval_s = check_interval(parse_duration(interval_text, interval.label), interval.label)
     filter_ = at("filter")
     compile_filter(_opt_str(filter_), filter_.label)
+    view = _str(at("view"))
+    if view not in VIEW_NAMES:
+        choices = ", ".join(VIEW_NAMES)
+        raise ConfigError(f"{at('view').label}: unknown view {view!r} (choose {choices})")
     sort = _opt_str(at("sort"))
-    if sort is not None and sort not in SORT_KEYS:
-        choices = ", ".join(SORT_KEYS)
-        raise ConfigError(f"{at('sort').label}: unknown column {sort!r} (choose from {choices})")
+    sort_keys = SORT_KEYS if view == MODELS_VIEW else tuple(columns_of(view))
+    if sort is not None and sort not in sort_keys:
+        choices = ", ".join(sort_keys)
+        raise ConfigError(
+            f"{at('sort').label}: unknown column {sort!r} in the {view} view "
+            f"(choose from {choices})"
+        )
     fmt = _str(at("format"))
     if fmt not in FORMATS:
         raise ConfigError(
@@ -275,6 +286,7 @@ def resolve(
         spike_rules=_spike_rules(values),
         columns=_columns(at("columns", "show")),
         spark_metric=spark,
+        view=view,
         price_overrides=_price_overrides(values),
         price_aliases=_price_aliases(values),
         quota_overrides=_quota_overrides(values),

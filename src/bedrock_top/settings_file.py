@@ -50,6 +50,7 @@ SCALAR_KEYS: Final = (
     "format",
     "seed",
     "sparkline",
+    "view",
 )
 BOOL_KEYS: Final = frozenset({"reverse", "all_models", "all_accounts"})
 NUMBER_TEXT_KEYS: Final = frozenset({("period",), ("interval",), ("seed",)})
@@ -121,6 +122,7 @@ def defaults() -> Values:
             ("format",): "table",
             ("seed",): 0,
             ("sparkline",): "invocations",
+            ("view",): "models",
         }
     )
     for name in SPIKE_KEYS:
@@ -268,6 +270,10 @@ seed = {toml_value(d["seed",])}
 
 # What the Trend column draws first: invocations, tokens, latency or problems.
 sparkline = {toml_value(d["sparkline",])}
+
+# The view on screen at start (and printed by --once): models, mantle, agents, guardrails,
+# knowledge-bases or batch.
+view = {toml_value(d["view",])}
 
 [columns]
 # Live-table columns in display order ("model" first); narrow terminals still drop the least

@@ -29,13 +29,17 @@ from bedrock_top.cloudwatch.quota_poll import (
 )
 from bedrock_top.cloudwatch.region_quotas import RegionQuotas
 from bedrock_top.cloudwatch.settings import PollSettings, UsageCounter
+from bedrock_top.cloudwatch.surface_poll import SurfacePoll
 from bedrock_top.figures.catalog import HEARTBEAT_SERIES, METRICS_BY_KEY, SUM, Tier
 from bedrock_top.figures.quota_usage import (
     DAY_S,
     MINUTE,
 )
+from bedrock_top.figures.row_figures import CostOf
 from bedrock_top.figures.series import ModelSeries, span
-from bedrock_top.figures.snapshot import CostOf, ModelRow, build_row, complete_index
+from bedrock_top.figures.snapshot import ModelRow, build_row, complete_index
+from bedrock_top.figures.surface_rows import SurfaceView, Window, build_surface_row, rollup_checks
+from bedrock_top.figures.surfaces import MODELS_VIEW, SURFACES_BY_NAME
 
 SeriesId = tuple[str, str]  # (metric key, statistic) within one model
 Clock = Callable[[], float]
@@ -75,6 +79,7 @@ class RegionPoller:
         # (model, tier, quota minutes?) -> (the metric names they were chosen from, the series)
         self._tier_series: dict[tuple[ModelKey, Tier, bool], tuple[dict[str, str], TierSeries]] = {}
         self.quotas = RegionQuotas()
+        self.surfaces = SurfacePoll(region)  # the other views' rows (``figures.surfaces``)
 
     def _window(self, now: float) -> tuple[int, int]:
         period = self.settings.period_s
@@ -82,7 +87,12 @@ class RegionPoller:
         return end - self.settings.window_s, end
 
     def _rediscover(self, now: float) -> None:
-        found = discover(self.client, self.settings, self.usage)
+        self.surfaces.rediscover(self.client, self.settings, self.usage)
+        found = (
+            discover(self.client, self.settings, self.usage)
+            if MODELS_VIEW in self.settings.views
+            else {}
+        )
         self.discovered_at = now
         self._tier_series.clear()
         for key in list(self.models):
@@ -150,6 +160,8 @@ class RegionPoller:
                     groups.setdefault((q.start, q.period, False), []).append(q)
             if model in self.quotas.day_now:
                 days.extend(day_queries(self.region, model, stored, end))
+        if not wake:  # the other views' queries share the models' calls
+            self.surfaces.plan(self.settings, start, end, self.focus, groups)
         calls = plan_groups(groups, end, now)
         if days:  # a 24-hour range of their own: in a shared call every tail would span it
             calls += plan_groups({(end - DAY_S, DAY_S, True): days}, end, now)
@@ -198,6 +210,8 @@ class RegionPoller:
         are loaded and show nothing in the window: then no other metric can have data in the
         window either, so polling only the heartbeat shows exactly the same figures.
         """
+        if self.settings.models_in_background:
+            return "heartbeat"  # another view is on screen
         if not self.settings.cost_aware or (account, model_id) in self.focus:
             return "full"
         published = False
@@ -250,6 +264,7 @@ class RegionPoller:
             stored.window_stats = {
                 s: v for s, v in stored.window_stats.items() if s in whole_window
             }
+        self.surfaces.prune()
         self.last_poll_metrics = sum(len(c.queries) for c in calls)
 
     def _run(self, calls: list[Call]) -> None:
@@ -264,6 +279,7 @@ class RegionPoller:
         where = span(call.start, call.end, period, size)  # the same for every series here
         no_points: tuple[Sequence[float], Sequence[float]] = ((), ())
         models, failed, series = self.models, result.failed, result.series
+        surfaces = self.surfaces.series
         quota_now = self.quotas.minutes_now
         for qid, query in call.queries.items():
             if qid in failed:
@@ -272,7 +288,10 @@ class RegionPoller:
             model = (key.account, key.model_id)
             stored = models.get(model)
             if stored is None:
-                continue
+                surface = surfaces.get(model)
+                if surface is None:
+                    continue
+                stored = surface.stored
             series_id = (key.metric, key.stat)
             stamps, values = series.get(qid, no_points)
             if key.window:
@@ -321,6 +340,31 @@ class RegionPoller:
             )
             for key, stored in self.models.items()
         ]
+
+    def surface_views(self, now: float, cost_of: CostOf | None = None) -> dict[str, SurfaceView]:
+        """Every polled view's rows and checks in this region (see ``figures.surface_rows``)."""
+        start, end = self._window(now)
+        period = self.settings.period_s
+        latest = complete_index(start, end, period, int(now) - self.settings.settle_s)
+        window = Window(start, end, period, latest)
+        visible = self.settings.visible
+        out: dict[str, SurfaceView] = {}
+        for name, listing in self.surfaces.listings.items():
+            spec = SURFACES_BY_NAME[name]
+            full = name == visible
+            rows = tuple(
+                build_surface_row(
+                    spec, self.region, key[0], s.dims, s.stored, window, full, cost_of
+                )
+                for key, s in listing.rows.items()
+            )
+            checks = rollup_checks(
+                [(s.dims, s.rollup, s.stored) for s in listing.rollups.values() if s.rollup],
+                [(s.dims, s.stored) for s in listing.rows.values()],
+                window,
+            )
+            out[name] = SurfaceView(spec, rows, tuple(checks), listing.unknown, full)
+        return out
 
 
 def _window_value(stamps: Sequence[float], values: Sequence[float], start: int) -> float | None:

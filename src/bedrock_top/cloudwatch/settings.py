@@ -21,6 +21,15 @@ class PollSettings:
     rediscover_s: int = 300
     settle_s: int = 120  # CloudWatch publishes a minute 1-2 minutes after it ends
     cost_aware: bool = True  # False: every metric for every model (--once, comparisons)
+    # The views polled at all ("models" and ``figures.surfaces`` names) and the one on
+    # screen, polled in full (the others only for a heartbeat).
+    views: tuple[str, ...] = ("models",)
+    visible: str = "models"
+
+    @property
+    def models_in_background(self) -> bool:
+        """The models table is not on screen: every model is polled for its heartbeat only."""
+        return self.visible != "models"
 
     @property
     def overlap_s(self) -> int:

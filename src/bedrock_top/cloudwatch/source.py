@@ -17,7 +17,9 @@ from bedrock_top.cloudwatch.region import RegionPoller
 from bedrock_top.cloudwatch.settings import PollSettings, UsageCounter
 from bedrock_top.errors import describe_error, needs_new_credentials
 from bedrock_top.figures.quotas import QuotaState
-from bedrock_top.figures.snapshot import ApiUsage, CostOf, ModelRow, Snapshot
+from bedrock_top.figures.row_figures import CostOf
+from bedrock_top.figures.snapshot import ApiUsage, ModelRow, Snapshot
+from bedrock_top.figures.surface_rows import SurfaceView, merge_views
 
 Clock = Callable[[], float]
 
@@ -54,6 +56,7 @@ class Poller:
         self.profile: str | None = None  # for error messages that name the fix
         # Last good rows of each region, kept when that region fails on a later poll.
         self._good_rows: dict[str, list[ModelRow]] = {}
+        self._good_views: dict[str, dict[str, SurfaceView]] = {}
         self._region_errors: dict[str, str] = {}
         self._workers = (
             ThreadPoolExecutor(len(self.regions), "bedrock-top-region")
@@ -119,13 +122,21 @@ class Poller:
             return
         region_poller.quotas.use(state, region_poller.models)
 
+    def set_view(self, view: str) -> None:
+        """From the next poll on, poll ``view`` in full and every other view (models too)
+        for its heartbeat only; a view coming back is read over the whole window."""
+        self._replace_settings(replace(self.settings, visible=view))
+
+    def _replace_settings(self, settings: PollSettings) -> None:
+        self.settings = settings
+        for region_poller in self.regions.values():
+            region_poller.settings = settings
+
     def set_cost_aware(self, cost_aware: bool) -> None:
         """From the next poll on, ask for only what the table shows (True) or for every metric
         of every model (False: the table shows or sorts by a window percentile, or an export
         wants every figure). Data already held is kept; new series load over the window."""
-        self.settings = replace(self.settings, cost_aware=cost_aware)
-        for region_poller in self.regions.values():
-            region_poller.settings = self.settings
+        self._replace_settings(replace(self.settings, cost_aware=cost_aware))
 
     def usage(self) -> ApiUsage:
         total = UsageCounter()
@@ -143,14 +154,16 @@ class Poller:
         end = align_down(now, period) + period
         rows: list[ModelRow] = []
         messages: list[str] = []
+        parts: dict[str, list[SurfaceView]] = {}
         cost_of = self.cost_of
         for name, region in self.regions.items():
-            if name in self._region_errors:
-                rows.extend(self._good_rows.get(name, ()))
-                continue
-            self._good_rows[name] = region.rows(now, cost_of)
-            rows.extend(self._good_rows[name])
-            messages.extend(region.messages)
+            if name not in self._region_errors:
+                self._good_rows[name] = region.rows(now, cost_of)
+                self._good_views[name] = region.surface_views(now, cost_of)
+                messages.extend(region.messages)
+            rows.extend(self._good_rows.get(name, ()))
+            for view, part in self._good_views.get(name, {}).items():
+                parts.setdefault(view, []).append(part)
         rows.sort(key=lambda r: (-r.window.invocations, r.region, r.info.model_id))
         return Snapshot(
             taken_at=now,
@@ -168,6 +181,8 @@ class Poller:
                 for name, region in self.regions.items()
                 if (error := region.quotas.error) is not None
             },
+            surfaces={view: merge_views(found) for view, found in parts.items()},
+            visible=self.settings.visible,
             tpd_account={
                 name: daily
                 for name, region in self.regions.items()

@@ -23,7 +23,7 @@ import platformdirs
 
 from bedrock_top.errors import ConfigError
 from bedrock_top.figures.catalog import parse_model_id
-from bedrock_top.figures.snapshot import CostOf, RowCost, WindowFigures
+from bedrock_top.figures.row_figures import CostOf, RowCost, WindowFigures
 
 PER_MILLION: Final = 1_000_000
 # GetMetricData has no free tier; the rate varies by region, hence configurable.

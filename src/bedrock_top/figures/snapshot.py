@@ -7,7 +7,7 @@ single whole-window value CloudWatch computed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -20,7 +20,9 @@ from bedrock_top.figures.catalog import (
     parse_model_id,
 )
 from bedrock_top.figures.quota_usage import DailyUsage, RowQuota
+from bedrock_top.figures.row_figures import CostOf, RowCost, WindowFigures, recent_periods
 from bedrock_top.figures.series import ModelSeries, RingCopy, copy_points
+from bedrock_top.figures.surface_rows import SurfaceView
 
 QUOTA_CSV = ("tpm_limit", "tpm_peak_pct", "rpm_limit", "rpm_peak_pct", "tpd_used_pct")
 # Rates in ``ModelRow.latest`` are per minute, whatever the period.
@@ -34,7 +36,6 @@ LATEST_RATE_KEYS = (
 )
 # Token series money is charged on; their recent rate prices an hour (``recent_periods``).
 PRICED_KEYS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
-RECENT_S = 15 * 60  # cost per hour is the token rate over this span, not one noisy minute
 # Statistics whose window figure is the sum of the periods' values.
 SUMMED_STATS = frozenset((SUM, SAMPLE_COUNT))
 
@@ -47,53 +48,6 @@ SERIES_KEYS = (
     "ttft_p90",
     "tpm_quota",
 )
-
-
-@dataclass(frozen=True, slots=True)
-class WindowFigures:
-    """The per-model figures over the whole window (the ``--once`` JSON contract)."""
-
-    invocations: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_read_tokens: int = 0
-    cache_write_tokens: int = 0
-    client_errors: int = 0
-    server_errors: int = 0
-    throttles: int = 0
-    latency_avg_ms: float | None = None
-    latency_p50_ms: float | None = None
-    latency_p90_ms: float | None = None
-    latency_p99_ms: float | None = None
-    ttft_avg_ms: float | None = None
-    ttft_p50_ms: float | None = None
-    ttft_p90_ms: float | None = None
-    ttft_p99_ms: float | None = None
-    error_rate: float | None = None
-    throttle_rate: float | None = None
-    tpm_quota: int | None = None
-
-    @property
-    def errors(self) -> int:
-        return self.client_errors + self.server_errors
-
-    @property
-    def cache_hit_ratio(self) -> float | None:
-        """cache_read / (input + cache_read + cache_write); None without any input."""
-        denom = self.input_tokens + self.cache_read_tokens + self.cache_write_tokens
-        return self.cache_read_tokens / denom if denom else None
-
-
-@dataclass(frozen=True, slots=True)
-class RowCost:
-    """Money figures of a row whose model has a known price (USD)."""
-
-    window_usd: float  # tokens over the window at on-demand prices
-    usd_per_hour: float | None  # at the token rate of the recent span; None: none complete
-    cache_savings_usd: float  # what cache reads saved against the full input price
-    # USD per token for (input, output, cache read, cache write), cache at the input price
-    # where the model has none: lets charts price any period of the row's series
-    per_token: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +67,11 @@ class ModelRow:
     @property
     def model_id(self) -> str:
         return self.info.model_id
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """What the row filter searches: the model id and the provider."""
+        return (self.info.model_id, self.info.provider or "")
 
     def summed(self, *keys: str) -> list[float | None]:
         """The per-period sum of several series (None where none of them has a value)."""
@@ -194,6 +153,10 @@ class Snapshot:
     quota_errors: Mapping[str, str] = field(default_factory=dict)
     # region -> the account-wide daily quota against the models' 24-hour totals
     tpd_account: Mapping[str, DailyUsage] = field(default_factory=dict)
+    # The other views polled (``figures.surfaces``), by name: the one on screen in full,
+    # the others for the heartbeat the view bar shows.
+    surfaces: Mapping[str, SurfaceView] = field(default_factory=dict)
+    visible: str = "models"  # the view polled in full
 
     @property
     def period_starts(self) -> range:
@@ -279,16 +242,6 @@ class WindowSeries(Mapping[str, Series]):
 
     def __len__(self) -> int:
         return len(SERIES_KEYS)
-
-
-# (model id, window figures, per-minute token rates over the recent span) -> the row's money
-# figures, None without a price
-CostOf = Callable[[str, WindowFigures, Mapping[str, float | None]], RowCost | None]
-
-
-def recent_periods(period: int) -> int:
-    """How many complete periods make the recent span (at least one)."""
-    return max(1, -(-RECENT_S // period))
 
 
 def build_row(

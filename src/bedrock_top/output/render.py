@@ -29,7 +29,7 @@ from bedrock_top.views.columns import (
 )
 
 
-def _iso(epoch: float) -> str:
+def iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
 
 
@@ -59,15 +59,15 @@ def _decimals(key: str) -> int | None:
     return None
 
 
-def round_figures(values: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of ``values`` with its money, rate and millisecond floats rounded (see
-    ``MONEY_DECIMALS``); ints, None and text are kept as they are."""
+def round_figures(values: Mapping[str, Any], rates: frozenset[str] = RATE_KEYS) -> dict[str, Any]:
+    """A copy of ``values`` with its money, rate (``rates``) and millisecond floats rounded
+    (see ``MONEY_DECIMALS``); ints, None and text are kept as they are."""
     out = dict(values)
     for key, value in values.items():
         if isinstance(value, Mapping):  # the quota figures of a row
             out[key] = round_figures(value)
             continue
-        n = _decimals(key)
+        n = RATE_DECIMALS if key in rates else _decimals(key)
         if n is not None and isinstance(value, float):
             out[key] = round(value, n)
     return out
@@ -88,7 +88,6 @@ def quota_totals(snapshot: Snapshot, rows: Sequence[ModelRow]) -> dict[str, Any]
 def to_json_dict(
     snapshot: Snapshot, rows: list[ModelRow], api_usd_per_1000: float = 0.01
 ) -> dict[str, Any]:
-    api = snapshot.api
     totals: dict[str, Any] = {k: sum(getattr(r.window, k) for r in rows) for k in snapshot.totals()}
     # Money over the rows with a known price; the others are named, never counted as 0.
     totals["cost_usd"] = sum(r.cost.window_usd for r in rows if r.cost)
@@ -98,26 +97,32 @@ def to_json_dict(
     minutes = minute_starts(snapshot.complete_until)
     return {
         "window": {
-            "start": _iso(snapshot.window_start),
-            "end": _iso(snapshot.window_end),
+            "start": iso(snapshot.window_start),
+            "end": iso(snapshot.window_end),
             "period_s": snapshot.period,
             # the minutes every quota peak and last figure read (1-minute, always)
-            "quota_minutes": {"start": _iso(minutes[0]), "end": _iso(minutes[-1] + MINUTE)},
+            "quota_minutes": {"start": iso(minutes[0]), "end": iso(minutes[-1] + MINUTE)},
         },
         "regions": list(snapshot.regions),
         "models": [round_figures(r.to_dict()) for r in rows],
         "totals": round_figures(totals),
-        "api": round_figures(
-            {
-                "requests": api.requests,
-                "get_metric_data_calls": api.get_metric_data_calls,
-                "list_metrics_calls": api.list_metrics_calls,
-                "metrics_requested": api.metrics_requested,
-                "cost_usd": api_cost_usd(api.metrics_requested, api_usd_per_1000),
-            }
-        ),
+        "api": api_dict(snapshot, api_usd_per_1000),
         "warnings": [*snapshot.warnings, *(f"{r}: {e}" for r, e in snapshot.quota_errors.items())],
     }
+
+
+def api_dict(snapshot: Snapshot, api_usd_per_1000: float) -> dict[str, Any]:
+    """What the run asked of CloudWatch and what that cost (every view's JSON has it)."""
+    api = snapshot.api
+    return round_figures(
+        {
+            "requests": api.requests,
+            "get_metric_data_calls": api.get_metric_data_calls,
+            "list_metrics_calls": api.list_metrics_calls,
+            "metrics_requested": api.metrics_requested,
+            "cost_usd": api_cost_usd(api.metrics_requested, api_usd_per_1000),
+        }
+    )
 
 
 def render_json(snapshot: Snapshot, rows: list[ModelRow], api_usd_per_1000: float = 0.01) -> str:
@@ -204,10 +209,16 @@ def once_text_columns(
     if not any(r.account for r in rows):
         hidden.add("account")
     window_s = snapshot.window_end - snapshot.window_start
+    shown = [c for c in ONCE_COLUMNS if c.key not in hidden]
+    return text_columns(shown, rows, window_s, sort)
+
+
+def text_columns(
+    columns: Sequence[Column], rows: Sequence[Any], window_s: int, sort: str
+) -> list[TextColumn]:
+    """Registry ``columns`` written for ``rows`` of any view (see ``once_text_columns``)."""
     out = []
-    for col in ONCE_COLUMNS:
-        if col.key in hidden:
-            continue
+    for col in columns:
         style = choose_style(col, [col.value(r) for r in rows])
         texts = [row_cell(col, r, style) or "-" for r in rows]
         head = header(col, style.unit if col.kind == "latency" else "", window_s)
@@ -216,7 +227,7 @@ def once_text_columns(
     return out
 
 
-def _wrap(text: str, width: int | None) -> list[str]:
+def wrap(text: str, width: int | None) -> list[str]:
     """``text`` as lines of at most ``width`` (None: one line), broken at spaces only."""
     if width is None:
         return [text]
@@ -228,7 +239,7 @@ def render_table(
 ) -> str:
     """The title, the table fitted to ``width`` (None: every column, for a pipe), the API
     line and the warnings, as plain text ending in a newline."""
-    window = f"{_iso(snapshot.window_start)} .. {_iso(snapshot.window_end)}"
+    window = f"{iso(snapshot.window_start)} .. {iso(snapshot.window_end)}"
     regions = ", ".join(snapshot.regions)
     title = f"bedrock-top  {regions}  window {window}  period {snapshot.period}s"
     api = snapshot.api
@@ -236,9 +247,9 @@ def render_table(
         f"{len(rows)} models; API: {api.get_metric_data_calls} GetMetricData + "
         f"{api.list_metrics_calls} ListMetrics calls, {api.metrics_requested} metrics requested"
     )
-    lines = _wrap(title, width)
+    lines = wrap(title, width)
     lines.extend(fit_text_table(once_text_columns(snapshot, rows, sort), width))
-    lines.extend(_wrap(summary, width))
+    lines.extend(wrap(summary, width))
     for warning in snapshot.warnings:
-        lines.extend(_wrap(f"warning: {warning}", width))
+        lines.extend(wrap(f"warning: {warning}", width))
     return "\n".join(lines) + "\n"

@@ -12,7 +12,8 @@ from textual.widget import Widget
 
 from bedrock_top.figures.catalog import parse_model_id
 from bedrock_top.figures.pricing import api_usd_per_hour
-from bedrock_top.figures.snapshot import RECENT_S, Snapshot
+from bedrock_top.figures.row_figures import RECENT_S
+from bedrock_top.figures.snapshot import Snapshot
 from bedrock_top.figures.totals import Totals, quota_worst
 from bedrock_top.format import fmt_count, fmt_pct, fmt_usd
 from bedrock_top.views.columns import fmt_span

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from bedrock_top.figures.quota_usage import RowQuota
-from bedrock_top.figures.snapshot import RECENT_S, ModelRow, RowCost
+from bedrock_top.figures.row_figures import RECENT_S, RowCost
+from bedrock_top.figures.snapshot import ModelRow
 
 Value = float | str | None
 Kind = Literal["text", "count", "rate", "latency", "pct", "usd"]
@@ -31,7 +32,7 @@ class Column:
     label: str  # header words; the unit and the span are added by ``header``
     kind: Kind
     covers: Covers
-    value: Callable[[ModelRow], Value]
+    value: Callable[[Any], Value]  # a ModelRow's, or a view's SurfaceRow's figure
     priority: int  # lower survives longer when the terminal is narrow; 0 is never dropped
     description: str
     # Figures the live table asks CloudWatch for only when shown or sorted by (window
@@ -40,7 +41,7 @@ class Column:
     # (warning, critical) levels of the value: the live table colours a cell that reaches one
     levels: tuple[float, float] | None = None
     # A row whose figure is not known, rather than absent, shows "?" (quotas not readable)
-    unknown: Callable[[ModelRow], bool] | None = None
+    unknown: Callable[[Any], bool] | None = None
 
     @property
     def numeric(self) -> bool:

@@ -1,0 +1,131 @@
+"""``--once --view NAME`` for the views beside the models table: JSON, CSV and the plain-text
+table, each built from the view's column registry, so every output names and writes a figure
+the same way.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from bedrock_top.figures.snapshot import Snapshot
+from bedrock_top.figures.surface_rows import SurfaceRow, SurfaceView, view_totals
+from bedrock_top.figures.surfaces import percentile_keys, snake, window_key
+from bedrock_top.output.render import (
+    api_dict,
+    fit_text_table,
+    iso,
+    round_figures,
+    text_columns,
+    wrap,
+)
+from bedrock_top.views.surface_columns import once_columns, view_columns
+
+
+def figure_keys(view: SurfaceView) -> list[str]:
+    """The figures of a row, in the order JSON and CSV write them."""
+    spec = view.spec
+    keys: list[str] = []
+    for measure in spec.measures:
+        keys.append(window_key(measure))
+        keys.extend(key for _, key in percentile_keys(measure))
+    keys.extend(ratio.key for ratio in spec.ratios)
+    if spec.priced is not None:
+        keys += ["cost_usd", "usd_per_hour"]
+    return keys
+
+
+def _row_dict(view: SurfaceView, row: SurfaceRow) -> dict[str, Any]:
+    out = row.to_dict()
+    for key in figure_keys(view):
+        out.setdefault(key, None)  # a figure the row does not publish: null, never absent
+    return round_figures(out, rates=_ratio_keys(view))
+
+
+def _ratio_keys(view: SurfaceView) -> frozenset[str]:
+    return frozenset(r.key for r in view.spec.ratios if r.percent)
+
+
+def view_json_dict(
+    snapshot: Snapshot, view: SurfaceView, rows: Sequence[SurfaceRow], api_usd_per_1000: float
+) -> dict[str, Any]:
+    """The view's contract: ``view``, ``window``, ``rows`` (dimension values under snake_case
+    keys, then every figure), ``totals``, ``checks`` (roll-ups), ``unknown_metrics``, ``api``
+    and ``warnings``."""
+    return {
+        "view": view.spec.name,
+        "namespace": view.spec.namespace,
+        "window": {
+            "start": iso(snapshot.window_start),
+            "end": iso(snapshot.window_end),
+            "period_s": snapshot.period,
+        },
+        "regions": list(snapshot.regions),
+        "rows": [_row_dict(view, r) for r in rows],
+        "totals": round_figures(view_totals(view, rows), rates=_ratio_keys(view)),
+        "checks": [c.to_dict() for c in view.checks],
+        "unknown_metrics": list(view.unknown),
+        "api": api_dict(snapshot, api_usd_per_1000),
+        "warnings": [*snapshot.warnings, *view.warnings],
+    }
+
+
+def render_view_json(
+    snapshot: Snapshot, view: SurfaceView, rows: Sequence[SurfaceRow], api_usd_per_1000: float
+) -> str:
+    return json.dumps(view_json_dict(snapshot, view, rows, api_usd_per_1000), indent=2) + "\n"
+
+
+def render_view_csv(view: SurfaceView, rows: Sequence[SurfaceRow]) -> str:
+    """One line per row: region, account, the view's dimensions, then every figure."""
+    fields = ["region", "account", *(snake(d) for d in view.spec.dimensions), *figure_keys(view)]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        found = _row_dict(view, row)
+        writer.writerow({k: "" if found.get(k) is None else found[k] for k in fields})
+    return out.getvalue()
+
+
+def render_view_table(
+    snapshot: Snapshot,
+    view: SurfaceView,
+    rows: Sequence[SurfaceRow],
+    width: int | None,
+    sort: str,
+) -> str:
+    """The title, the view's table fitted to ``width`` (None: every column), the API line
+    and the warnings (roll-ups that disagree, metrics the view does not know)."""
+    spec = view.spec
+    window = f"{iso(snapshot.window_start)} .. {iso(snapshot.window_end)}"
+    title = (
+        f"bedrock-top  {spec.name} ({spec.namespace})  {', '.join(snapshot.regions)}  "
+        f"window {window}  period {snapshot.period}s"
+    )
+    registry = {c.key: c for c in view_columns(spec)}
+    keys = [k for k in once_columns(spec) if not registry[k].window_stats]
+    if len(snapshot.regions) <= 1:
+        keys.remove("region")
+    columns = [registry[k] for k in keys if k in registry]
+    window_s = snapshot.window_end - snapshot.window_start
+    lines = wrap(title, width)
+    if rows:
+        lines.extend(fit_text_table(text_columns(columns, rows, window_s, sort), width))
+    else:
+        lines.append(f"no {spec.name} metrics in {spec.namespace} in this window")
+    api = snapshot.api
+    lines.extend(
+        wrap(
+            f"{len(rows)} rows; API: {api.get_metric_data_calls} GetMetricData + "
+            f"{api.list_metrics_calls} ListMetrics calls, {api.metrics_requested} metrics "
+            "requested",
+            width,
+        )
+    )
+    for warning in (*snapshot.warnings, *view.warnings):
+        lines.extend(wrap(f"warning: {warning}", width))
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,152 @@
+"""The column registry of each view beside the models table, generated from its ``ViewSpec``:
+the same ``Column`` type as the models' registry, so the live table, ``--once`` (table, JSON,
+CSV), sorting and ``--help`` read every view the same way. Pure: no Textual, no rich.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from functools import cache
+from typing import Final
+
+from bedrock_top.figures.surface_rows import SurfaceRow
+from bedrock_top.figures.surfaces import (
+    MODELS_VIEW,
+    SURFACES_BY_NAME,
+    Measure,
+    ViewSpec,
+    percentile_keys,
+    snake,
+    window_key,
+)
+from bedrock_top.views.columns import (
+    COLUMNS_BY_KEY,
+    DEFAULT_SORT_LIVE,
+    DEFAULT_SORT_ONCE,
+    SPARK_KEY,
+    Column,
+    Kind,
+    Value,
+)
+
+# Header words of the dimensions (the JSON key is the snake_case name).
+DIMENSION_LABELS: Final = {
+    "Project": "Project",
+    "Model": "Model",
+    "Operation": "Operation",
+    "AgentAliasArn": "Agent alias",
+    "ModelId": "Model",
+    "GuardrailArn": "Guardrail",
+    "GuardrailVersion": "Version",
+    "KnowledgeBaseId": "Knowledge base",
+}
+RATE_SUFFIX: Final = "_rate"  # a counter's newest complete minute, per minute
+
+
+def _value(key: str) -> Callable[[SurfaceRow], Value]:
+    return lambda row: row.values.get(key)
+
+
+def _latest(key: str) -> Callable[[SurfaceRow], Value]:
+    return lambda row: row.latest.get(key) if row.full or key in row.latest else None
+
+
+def short_value(value: str) -> str:
+    """A dimension value as tables show it: an ARN by its resource id ('AGENT7K2Q9/ALIASPROD1',
+    'gr7pii2mask'), a knowledge base by its id; JSON and CSV keep the whole value."""
+    if value.startswith("arn:"):
+        return value.split("/", 1)[-1]
+    return value.removeprefix("knowledge-base/")
+
+
+def _dimension(name: str) -> Callable[[SurfaceRow], Value]:
+    key = snake(name)
+    return lambda row: short_value(row.dim(key) or "")
+
+
+def _measure_columns(measure: Measure, priority: int) -> list[Column]:
+    """A counter: its rate in the newest minute and its window sum; a mean: its window
+    average and percentiles (on demand); a gauge: its newest level."""
+    key = window_key(measure)
+    if measure.kind == "counter":
+        return [
+            Column(f"{measure.key}{RATE_SUFFIX}", f"{measure.label}/min", "rate", "minute",
+                   _latest(measure.key), priority + 1, f"{measure.description}"),
+            Column(key, measure.label, "count", "window", _value(key), priority,
+                   measure.description),
+            *(
+                Column(pkey, f"{measure.label} {stat}", "count", "window", _value(pkey), 8,
+                       f"{measure.description}, {stat} of one inference", window_stats=True)
+                for stat, pkey in percentile_keys(measure)
+            ),
+        ]  # fmt: skip
+    if measure.kind == "gauge":
+        return [Column(key, measure.label, "count", "minute", _value(key), priority,
+                       f"{measure.description}, newest complete minute")]  # fmt: skip
+    kind: Kind = "latency" if measure.unit == "ms" else "rate"
+    label = measure.label if measure.unit != "ms" else f"{measure.label} avg"
+    return [
+        Column(key, label, kind, "window", _value(key), priority, f"mean {measure.description}"),
+        *(
+            Column(pkey, f"{measure.label} {stat}", kind, "window", _value(pkey), 8,
+                   f"{measure.description}, {stat}", window_stats=True)
+            for stat, pkey in percentile_keys(measure)
+        ),
+    ]  # fmt: skip
+
+
+@cache
+def view_columns(spec: ViewSpec) -> tuple[Column, ...]:
+    """Every column of a view: its dimensions, each measure's figures, its ratios, money."""
+    columns = [
+        Column(snake(name), DIMENSION_LABELS.get(name, name), "text", "", _dimension(name),
+               0 if i == 0 else 1, f"{name} dimension")
+        for i, name in enumerate(spec.dimensions)
+    ]  # fmt: skip
+    columns.append(Column("region", "Region", "text", "", lambda r: r.region, 1, "AWS region"))
+    for i, measure in enumerate(spec.measures):
+        priority = 1 if measure.key == spec.heartbeat else min(3 + i, 7)
+        columns.extend(_measure_columns(measure, priority))
+    for ratio in spec.ratios:
+        kind: Kind = "pct" if ratio.percent else "rate"
+        columns.append(
+            Column(ratio.key, ratio.label, kind, "window" if ratio.percent else "",
+                   _value(ratio.key), 2, ratio.description)
+        )  # fmt: skip
+    if spec.priced is not None:
+        columns.append(Column("usd_per_hour", "$/h", "usd", "recent", _value("usd_per_hour"), 3,
+                              "USD per hour at the token rate"))  # fmt: skip
+        columns.append(Column("cost_usd", "$", "usd", "window", _value("cost_usd"), 4,
+                              "USD spent"))  # fmt: skip
+    return tuple(columns)
+
+
+def columns_of(view: str) -> Mapping[str, Column]:
+    """The registry of ``view`` by key (the models view's is ``columns.COLUMNS_BY_KEY``)."""
+    if view == MODELS_VIEW:
+        return COLUMNS_BY_KEY
+    return {c.key: c for c in view_columns(SURFACES_BY_NAME[view])}
+
+
+@cache
+def live_columns(spec: ViewSpec) -> tuple[str, ...]:
+    """A view's live table: every column but the percentiles (on demand), then the
+    sparkline of its heartbeat measure."""
+    keys = [c.key for c in view_columns(spec) if not c.window_stats]
+    return (*keys, SPARK_KEY)
+
+
+@cache
+def once_columns(spec: ViewSpec) -> tuple[str, ...]:
+    """A view's ``--once`` table: its dimensions and window figures (no per-minute rates)."""
+    return tuple(
+        c.key for c in view_columns(spec) if c.covers != "minute" or c.kind != "rate"
+    )
+
+
+def sort_default(view: str, once: bool) -> str:
+    """The column a view sorts by unless told otherwise."""
+    if view == MODELS_VIEW:
+        return DEFAULT_SORT_ONCE if once else DEFAULT_SORT_LIVE
+    spec = SURFACES_BY_NAME[view]
+    return window_key(spec.measure(spec.sort))
