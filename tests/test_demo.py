@@ -217,7 +217,7 @@ def test_list_metrics_filters(cw: DemoCloudWatch) -> None:
     tiers = all_metrics(cw, Dimensions=[{"Name": "ServiceTier"}])
     assert tiers
     assert all(len(m["Dimensions"]) == 2 for m in tiers)
-    assert cw.list_metrics(Namespace="AWS/Bedrock/Agents") == {"Metrics": []}
+    assert cw.list_metrics(Namespace="AWS/Bedrock/Nothing") == {"Metrics": []}
     assert cw.list_metrics(Namespace="AWS/Bedrock", RecentlyActive="PT3H")["Metrics"]
     with pytest.raises(ClientError):
         cw.list_metrics(Namespace="AWS/Bedrock", RecentlyActive="PT1H")

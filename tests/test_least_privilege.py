@@ -27,6 +27,7 @@ from bedrock_top.cli import main
 from bedrock_top.cloudwatch.source import Poller
 from bedrock_top.config import Settings
 from bedrock_top.figures.pricing import cost_function
+from bedrock_top.figures.surfaces import VIEW_NAMES
 from bedrock_top.tui.app import BedrockTopApp
 from bedrock_top.tui.screens import DetailScreen
 from support.bedrock_truth import BASE_HAIKU, US_SONNET, publish, scenario
@@ -218,7 +219,8 @@ async def test_live_session_attempts_only_the_read_operations(
     assert len(exported) == 1
     assert BASE_HAIKU in exported[0]
     assert operations.actions - NO_PERMISSION == READ_ALL
-    assert operations.attempted.count("cloudwatch:ListMetrics") <= 3  # not once per poll
+    # Discovery (one ListMetrics per view's namespace) at start and on the zoom, not per poll
+    assert operations.attempted.count("cloudwatch:ListMetrics") <= 2 * len(VIEW_NAMES)
     assert product_log  # the failure went to the log, with its details
     assert_no_secret(*statuses, *exported, *product_log)
 

@@ -78,3 +78,19 @@ def test_compact_50x12(snap_compare: SnapCompare) -> None:
 
 def test_events(snap_compare: SnapCompare) -> None:
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=keys("a"))
+
+
+def test_mantle_view(snap_compare: SnapCompare) -> None:
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=keys("2"))
+
+
+def test_guardrails_view(snap_compare: SnapCompare) -> None:
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=keys("4"))
+
+
+def test_mantle_detail(snap_compare: SnapCompare) -> None:
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=keys("2", "enter"))
+
+
+def test_batch_view_100x30(snap_compare: SnapCompare) -> None:
+    assert snap_compare(make_app(), terminal_size=(100, 30), run_before=keys("6"))

@@ -17,6 +17,7 @@ from bedrock_top.config import Settings
 from bedrock_top.demo.cloudwatch import DemoCloudWatch
 from bedrock_top.demo.quotas import DemoQuotaClients
 from bedrock_top.figures.pricing import PriceTable, cost_function
+from bedrock_top.figures.surfaces import VIEW_NAMES
 from bedrock_top.services.quota_fetch import QuotaSource
 from bedrock_top.services.quota_keeper import QuotaKeeper
 from bedrock_top.tui.app import BedrockTopApp
@@ -49,6 +50,7 @@ def make_app(
     reconnect: Callable[[str], CloudWatchClient] | None = None,
     quotas: bool = True,
     quota_clients: DemoQuotaClients | None = None,
+    views: tuple[str, ...] = VIEW_NAMES,
     **settings: object,
 ) -> BedrockTopApp:
     """An app over the demo backend (or ``clients``) with a frozen clock; with ``quotas``,
@@ -67,7 +69,7 @@ def make_app(
     prices = PriceTable.load(cache_path=Path("/nonexistent/bedrock-top/prices.json"))
     poller = Poller(
         clients,
-        PollSettings(window_s=window_s, period_s=period_s),
+        PollSettings(window_s=window_s, period_s=period_s, views=views, visible=config.view),
         clock=clock,
         cost_of=cost_function(prices),
         reconnect=reconnect,

@@ -9,6 +9,9 @@ pattern, periods, datapoint budget), raising the same ``ClientError`` CloudWatch
 The data (see ``demo_data``) is deterministic for a seed and a clock, follows a daily curve
 with random bursts, and replays incidents every few minutes so a newcomer sees throttles,
 errors and latency spikes at once. Like CloudWatch, a minute's data arrives late and in parts.
+
+The other Bedrock namespaces (Mantle, Agents, Guardrails, Knowledge Bases, Batch) come from
+``demo.surfaces``: same validation, pagination and retention, their own data.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from botocore.model import ServiceModel, Shape
 from botocore.validate import validate_parameters
 
 from bedrock_top.demo import data as dd
+from bedrock_top.demo.surfaces import DemoSurfaces
 from bedrock_top.figures.catalog import MODEL_DIMENSION, NAMESPACE
 
 _CACHE_COUNT: Final = ("CacheReadInputTokenCount", "CacheWriteInputTokenCount")
@@ -169,6 +173,8 @@ class DemoCloudWatch:
         self._plan = lru_cache(maxsize=2048)(self._make_plan)
         self._prefix = lru_cache(maxsize=16_384)(self._make_prefix)
         self._hour_total = lru_cache(maxsize=16_384)(self._make_hour_total)
+        # The other Bedrock namespaces (Mantle, Agents, Guardrails, Knowledge Bases, Batch).
+        self.surfaces = DemoSurfaces(seed, region)
 
     @property
     def clock(self) -> Callable[[], float]:
@@ -191,7 +197,8 @@ class DemoCloudWatch:
             raise _error("ListMetrics", "InvalidParameterValue", "RecentlyActive must be PT3H")
         wanted_name = kwargs.get("MetricName")
         wanted_dims = [(d["Name"], d.get("Value")) for d in kwargs.get("Dimensions", [])]
-        listing = self._listing if kwargs.get("Namespace", NAMESPACE) == NAMESPACE else []
+        namespace = kwargs.get("Namespace", NAMESPACE)  # none: AWS/Bedrock only, as before
+        listing = self._listing if namespace == NAMESPACE else self.surfaces.listing(namespace)
         matches = [
             (name, dims)
             for name, dims in listing
@@ -203,7 +210,7 @@ class DemoCloudWatch:
         response: dict[str, Any] = {
             "Metrics": [
                 {
-                    "Namespace": NAMESPACE,
+                    "Namespace": namespace,
                     "MetricName": name,
                     "Dimensions": [{"Name": k, "Value": v} for k, v in dims],
                 }
@@ -307,8 +314,13 @@ class DemoCloudWatch:
         """(bucket start, value) pairs, ascending, for buckets holding at least one sample."""
         metric = stat["Metric"]
         dims = frozenset((d["Name"], d["Value"]) for d in metric.get("Dimensions", ()))
-        index = self._series.get((metric.get("Namespace", ""), metric["MetricName"], dims))
         period = stat["Period"]
+        if metric.get("Namespace", "") in self.surfaces.namespaces:
+            if not _retained(start, period, now):
+                return []
+            return self.surfaces.points(metric["Namespace"], metric["MetricName"], dims,
+                                        stat["Stat"], period, start, end, now)  # fmt: skip
+        index = self._series.get((metric.get("Namespace", ""), metric["MetricName"], dims))
         if index is None or not _retained(start, period, now):
             return []
         fields = dd.METRIC_FIELDS[metric["MetricName"]]

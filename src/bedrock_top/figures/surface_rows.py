@@ -182,9 +182,12 @@ def build_surface_row(
     t = window.start + window.latest_index * window.period
     per_minute = window.period / 60
     for measure in spec.measures:
-        if measure.key not in stored.metric_names:
-            continue
         key = window_key(measure)
+        if measure.key not in stored.metric_names:
+            if measure.kind == "counter":  # not listed in 3 hours: nothing happened (0);
+                values[key] = 0  # some (errors, throttles) are published only when they occur
+                latest[measure.key] = 0.0
+            continue
         sums = stored.rings.get((measure.key, SUM))
         if sums is None:
             values[key] = None  # not polled now (a heartbeat): unknown, not 0

@@ -143,7 +143,6 @@ MANTLE: Final = ViewSpec(
     levels=(("Project", "Model"),),
     measures=(
         _counter("inferences", "Inferences", "Inf", "completed inference requests"),
-        _counter("client_errors", "InferenceClientErrors", "Cli err", "requests failed with 4xx"),
         # Per inference, only at Project+Model: their Sum is the row's tokens and their
         # percentiles describe single inferences (TotalInputTokens exists only at coarser
         # levels and is checked against these sums: see ``rollups``).
@@ -163,6 +162,7 @@ MANTLE: Final = ViewSpec(
             "billable output tokens",
             percentiles=PERCENTILES,
         ),
+        _counter("client_errors", "InferenceClientErrors", "Cli err", "requests failed with 4xx"),
     ),
     heartbeat="inferences",
     sort="inferences",

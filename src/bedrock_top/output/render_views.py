@@ -46,7 +46,7 @@ def _row_dict(view: SurfaceView, row: SurfaceRow) -> dict[str, Any]:
 
 
 def _ratio_keys(view: SurfaceView) -> frozenset[str]:
-    return frozenset(r.key for r in view.spec.ratios if r.percent)
+    return frozenset(r.key for r in view.spec.ratios)
 
 
 def view_json_dict(

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.style import Style
+from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -27,7 +28,6 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
-from bedrock_top.cloudwatch.settings import PollSettings
 from bedrock_top.cloudwatch.source import Clock, Poller
 from bedrock_top.config import (
     MAX_INTERVAL_S,
@@ -41,25 +41,42 @@ from bedrock_top.errors import describe_error
 from bedrock_top.figures.catalog import parse_model_id
 from bedrock_top.figures.snapshot import ModelRow, Snapshot
 from bedrock_top.figures.spikes import Alert, SpikeTracker
+from bedrock_top.figures.surface_rows import SurfaceView
+from bedrock_top.figures.surfaces import MODELS_VIEW, SURFACES_BY_NAME, VIEW_NAMES
 from bedrock_top.figures.totals import Totals, account_totals
 from bedrock_top.output.export import export_csv
+from bedrock_top.output.render_views import render_view_csv
 from bedrock_top.services.quota_keeper import QuotaKeeper
 from bedrock_top.tui.charts import ChartBox, chart_row
 from bedrock_top.tui.header import HeaderBar, HeaderState, utc
 from bedrock_top.tui.screens import DetailScreen, EventsScreen, HelpScreen
+from bedrock_top.tui.surface_screen import SurfaceDetailScreen
 from bedrock_top.tui.table import ModelTable
 from bedrock_top.views.columns import (
-    COLUMNS_BY_KEY,
-    DEFAULT_SORT_LIVE,
-    SORT_KEYS,
     SPARK_KEY,
     SPARK_METRICS,
+    Column,
     fmt_span,
     live_keys,
 )
-from bedrock_top.views.panels import model_charts, totals_charts
+from bedrock_top.views.panels import model_charts, surface_charts, totals_charts
 from bedrock_top.views.rows import row_filter
-from bedrock_top.views.view import ViewState, column_styles, sort_arrow, table_columns, visible_rows
+from bedrock_top.views.surface_columns import columns_of, sort_default
+from bedrock_top.views.surface_view import (
+    SurfaceLayout,
+    row_title,
+    surface_table_columns,
+    surface_visible_rows,
+)
+from bedrock_top.views.view import (
+    ModelLayout,
+    ViewState,
+    column_styles,
+    sort_arrow,
+    table_columns,
+    visible_rows,
+)
+from bedrock_top.views.view_bar import bar_text, view_tabs
 
 INTERVAL_STEPS = (5, 10, 15, 30, 60, 120, 300, 600)
 WINDOWS_HELP = "time window: " + " ".join(WINDOW_CHOICES)
@@ -123,6 +140,11 @@ class BedrockTopApp(App[int]):
         Binding("a", "events", "Events"),
         Binding("u", "quotas", "Quotas", show=False),
         Binding("ctrl+s", "export", "Export CSV"),
+        Binding("colon", "command", "Views", key_display=":"),
+        *(
+            Binding(str(n), f"show_view({n})", name, show=False)
+            for n, name in enumerate(VIEW_NAMES, start=1)
+        ),
     ]
 
     def __init__(
@@ -140,13 +162,17 @@ class BedrockTopApp(App[int]):
         self.quotas = quotas
         self.clock = clock
         self.export_dir = export_dir
-        sort = settings.sort or DEFAULT_SORT_LIVE
-        self.view = ViewState(
-            filter=settings.filter,
-            sort=sort if sort in SORT_KEYS else DEFAULT_SORT_LIVE,
-            reverse=settings.reverse,
-            spark_metric=settings.spark_metric,
-        )
+        self.current_view = settings.view  # "models" or one of ``figures.surfaces``
+        # What the user chose to see, per view: each keeps its own sort when switched back.
+        self._states = {
+            name: ViewState(
+                filter=settings.filter,
+                sort=_sort(settings.sort, name),
+                reverse=settings.reverse,
+                spark_metric=settings.spark_metric,
+            )
+            for name in VIEW_NAMES
+        }
         self.header_state = HeaderState(
             source="demo" if settings.demo else (settings.profile or "default"),
             regions=tuple(poller.regions),
@@ -175,11 +201,26 @@ class BedrockTopApp(App[int]):
         # live wakes for nothing but the next poll.
         self._stale_ticker: Timer | None = None
 
+    @property
+    def view(self) -> ViewState:
+        """What the user chose to see in the view on screen."""
+        return self._states[self.current_view]
+
+    @view.setter
+    def view(self, state: ViewState) -> None:
+        self._states[self.current_view] = state
+
+    @property
+    def registry(self) -> Mapping[str, Column]:
+        """The columns of the view on screen."""
+        return columns_of(self.current_view)
+
     # --- layout ---------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         with Vertical(id="top"):
             yield self._header
+            yield Static(id="viewbar")
             with Horizontal(id="totals-charts"):
                 yield ChartBox(id="chart-tokens", classes="wide")
                 yield ChartBox(id="chart-spend")
@@ -191,12 +232,18 @@ class BedrockTopApp(App[int]):
             yield ChartBox(id="pane-1")
             yield ChartBox(id="pane-2")
         yield Input(placeholder="filter: regex over model id / provider, !negates", id="filter")
+        yield Input(placeholder="view: " + " ".join(VIEW_NAMES), id="command")
         yield Static(id="notice")
         yield Static(id="status")
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
+        self.query_one("#command", Input).display = False
+        if self.current_view != MODELS_VIEW:
+            self.poller.set_view(self.current_view)
+            self.table.set_layout(SurfaceLayout(SURFACES_BY_NAME[self.current_view]))
+        self._draw_view_bar()
         self.query_one("#notice", Static).display = False
         self.query_one("#status", Static).display = False
         self.query_one("#top").border_title = "bedrock-top"
@@ -214,6 +261,7 @@ class BedrockTopApp(App[int]):
     def on_resize(self, event: Resize) -> None:
         self._layout(event.size.width, event.size.height)
         self._rebuild_columns(event.size.width)
+        self._draw_view_bar()
         self._draw_header()
 
     def _layout(self, width: int, height: int) -> None:
@@ -221,7 +269,10 @@ class BedrockTopApp(App[int]):
         26 rows, the selected model's charts from 36 (or when asked for with 'v')."""
         compact = width < COMPACT_WIDTH or height < COMPACT_HEIGHT
         self.screen.set_class(compact, "-compact")
-        self.query_one("#totals-charts").display = not compact and height >= CHARTS_HEIGHT
+        models = self.current_view == MODELS_VIEW  # the totals graphs are the models'
+        self.query_one("#totals-charts").display = (
+            models and not compact and height >= CHARTS_HEIGHT
+        )
         wanted = self.pane_choice if self.pane_choice is not None else height >= PANE_HEIGHT
         self.query_one("#pane").display = not compact and wanted
         self.query_one(Footer).display = height > 12
@@ -229,15 +280,29 @@ class BedrockTopApp(App[int]):
     def _rebuild_columns(self, width: int | None = None) -> bool:
         """Fit the columns to the width; True when they changed (and the table was drawn)."""
         compact = self.screen.has_class("-compact")
-        columns = table_columns(
-            (width or self.size.width or 120) - (0 if compact else 2),  # panel borders
-            live_keys(self.settings.columns),
-            self.shown.rows if self.shown is not None else (),
-            self.header_state.window_s,
-            self.header_state.period_s,
-            multi_region=len(self.poller.regions) > 1,
-            sort=self.view.sort,
-        )
+        room = (width or self.size.width or 120) - (0 if compact else 2)  # panel borders
+        multi_region = len(self.poller.regions) > 1
+        if self.current_view == MODELS_VIEW:
+            columns = table_columns(
+                room,
+                live_keys(self.settings.columns),
+                self.shown.rows if self.shown is not None else (),
+                self.header_state.window_s,
+                self.header_state.period_s,
+                multi_region=multi_region,
+                sort=self.view.sort,
+            )
+        else:
+            surface = self._surface()
+            columns = surface_table_columns(
+                room,
+                SURFACES_BY_NAME[self.current_view],
+                surface.rows if surface is not None else (),
+                self.header_state.window_s,
+                self.header_state.period_s,
+                multi_region=multi_region,
+                sort=self.view.sort,
+            )
         if columns == self.table.shown_columns:
             return False
         self.table.set_columns(columns, self.header_state.window_s)
@@ -316,7 +381,8 @@ class BedrockTopApp(App[int]):
             self._stale_ticker.stop()
             self._stale_ticker = None
         self.header_state = replace(self.header_state, error=None)
-        onsets = self.spikes.update(snapshot)
+        # Spikes read the models' figures, complete only while the models view is polled.
+        onsets = self.spikes.update(snapshot) if snapshot.visible == MODELS_VIEW else []
         if snapshot.region_errors:  # some regions answered, others did not: name those
             failed = "; ".join(f"{r}: {why}" for r, why in snapshot.region_errors.items())
             self._set_status(f"⚠ stale rows (last good data kept) — {failed}", from_poll=True)
@@ -325,8 +391,9 @@ class BedrockTopApp(App[int]):
         elif snapshot.quota_errors:  # the rest works on; the quota column shows ?
             why = next(iter(snapshot.quota_errors.values()))
             self._set_status(f"⚠ {why} — Quota % shows ?", from_poll=True)
-        elif snapshot.warnings:
-            self._set_status(snapshot.warnings[0], from_poll=True)
+        elif snapshot.warnings or self._surface_warnings(snapshot):
+            warnings = [*snapshot.warnings, *self._surface_warnings(snapshot)]
+            self._set_status(warnings[0], from_poll=True)
         elif self._status_from_poll:  # the poll's own trouble is over; user messages stay
             self._set_status("")
         if self.export_to is not None:
@@ -339,6 +406,7 @@ class BedrockTopApp(App[int]):
     def _show(self, snapshot: Snapshot, totals: Totals | None) -> None:
         self.shown = snapshot
         self.totals = totals
+        self._draw_view_bar()
         if not self._rebuild_columns():
             self._draw_table()
         self._draw_panels()
@@ -363,7 +431,7 @@ class BedrockTopApp(App[int]):
         parts = []
         if self.view.filter:
             parts.append(f"filter /{self.view.filter}")
-        column = COLUMNS_BY_KEY.get(self.view.sort)
+        column = self.registry.get(self.view.sort)
         if column is not None:
             parts.append(f"sort {column.label} {sort_arrow(column.numeric, self.view.reverse)}")
         if self.view.problems_only:
@@ -375,7 +443,10 @@ class BedrockTopApp(App[int]):
         every second while stale, for the age of the data)."""
         compact = self.screen.has_class("-compact")
         state = replace(
-            self.header_state, view=self._view_words() if compact else "", compact=compact
+            self.header_state,
+            view=self._view_words() if compact else "",
+            compact=compact,
+            surface="" if self.current_view == MODELS_VIEW else self.current_view,
         )
         now = self.clock()
         tick = int(now) if state.error else None  # the age of stale data counts up
@@ -429,8 +500,33 @@ class BedrockTopApp(App[int]):
             alerting={key for key, _ in self.spikes.active},
         )
 
+    def _surface(self) -> SurfaceView | None:
+        """The view on screen in the shown snapshot, when that snapshot polled it in full."""
+        if self.shown is None or self.shown.visible != self.current_view:
+            return None
+        return self.shown.surfaces.get(self.current_view)
+
+    def _surface_warnings(self, snapshot: Snapshot) -> list[str]:
+        view = snapshot.surfaces.get(snapshot.visible)
+        return list(view.warnings) if view is not None else []
+
+    def _draw_view_bar(self) -> None:
+        """The views with data, their rows and traffic; the one on screen highlighted."""
+        bar = Text(no_wrap=True, overflow="ellipsis")
+        width = max(10, (self.size.width or 120) - 4)
+        for text, active in bar_text(view_tabs(self.shown, self.current_view), width):
+            bar.append(text, style="bold reverse" if active else "")
+        self.query_one("#viewbar", Static).update(bar)
+
     def _draw_table(self) -> None:
         if self.shown is None:
+            return
+        if self.current_view != MODELS_VIEW:
+            self._draw_surface_table()
+            return
+        if self.shown.visible != MODELS_VIEW:  # models were only a heartbeat: wait for more
+            self.table.apply(self.shown, [], self.view, {})
+            self.query_one("#table-panel").border_title = "models · reading AWS/Bedrock…"
             return
         rows = self._rows(self.shown)
         flagged: set[tuple[str, str]] = set()
@@ -460,6 +556,34 @@ class BedrockTopApp(App[int]):
         panel.border_subtitle = self._view_words()
         self._draw_pane()
 
+    def _draw_surface_table(self) -> None:
+        """The view on screen: its rows once a poll has read it in full."""
+        assert self.shown is not None
+        panel = self.query_one("#table-panel")
+        surface = self._surface()
+        spec = SURFACES_BY_NAME[self.current_view]
+        if surface is None:
+            self.table.apply(self.shown, [], self.view, {})
+            panel.border_title = f"{spec.name} · reading {spec.namespace}…"
+            return
+        rows = surface_visible_rows(surface, self.view, error_rate=self.spikes.rules.error_rate)
+        styles = column_styles(self.table.shown_columns, rows, self.header_state.window_s)
+        self.table.apply(
+            self.shown,
+            rows,
+            self.view,
+            styles,
+            stale_regions=set(self.shown.region_errors),
+        )
+        title = f"{spec.name} {len(rows)}"
+        if len(rows) != len(surface.rows):
+            title += f" of {len(surface.rows)}"
+        if not surface.rows:
+            title += f" · no metrics in {spec.namespace}"
+        panel.border_title = title
+        panel.border_subtitle = self._view_words()
+        self._draw_pane()
+
     def _draw_panels(self) -> None:
         if self.shown is None or self.totals is None:
             return
@@ -477,8 +601,16 @@ class BedrockTopApp(App[int]):
         if not pane.display or self.shown is None:
             return
         key = self.table.selected_row_key()
-        row = next((r for r in self.shown.rows if r.key == key), None)
         boxes = [self.query_one(f"#pane-{i}", ChartBox) for i in range(3)]
+        if self.current_view != MODELS_VIEW:
+            surface = self._surface()
+            found = next((r for r in surface.rows if r.key == key), None) if surface else None
+            charts = surface_charts(found, surface.spec, self.shown) if found and surface else []
+            chart_row(boxes, charts)
+            pane.border_title = row_title(found) if found else "no row selected"
+            pane.border_subtitle = "Enter: every figure · v: hide"
+            return
+        row = next((r for r in self.shown.rows if r.key == key), None)
         if row is None:
             chart_row(boxes, [])
             pane.border_title = "no model selected"
@@ -492,6 +624,9 @@ class BedrockTopApp(App[int]):
         pane.border_subtitle = "Enter: every metric · v: hide"
 
     def _refresh_detail(self) -> None:
+        if isinstance(self.screen, SurfaceDetailScreen) and self.shown is not None:
+            self.screen.waiting = False
+            self.screen.show(self.shown)
         if isinstance(self.screen, DetailScreen) and self.shown is not None:
             self.screen.waiting = False
             self.screen.show(self.shown)
@@ -507,8 +642,9 @@ class BedrockTopApp(App[int]):
         """Window percentiles cost a metric per model per poll: asked for only while shown
         or sorted by (or for an export). True when this started a poll to fetch them."""
         keys = [c.key for c in self.table.shown_columns] + [self.view.sort]
+        registry = self.registry
         wants_all = self.export_to is not None or any(
-            COLUMNS_BY_KEY[k].window_stats for k in keys if k in COLUMNS_BY_KEY
+            registry[k].window_stats for k in keys if k in registry
         )
         if self.poller.settings.cost_aware == wants_all:
             self.poller.set_cost_aware(not wants_all)
@@ -563,7 +699,11 @@ class BedrockTopApp(App[int]):
         # Percentiles over the window, TTFT averages and quota usage are only paid for while
         # someone looks at them: ask for them now, and stop when the screen closes.
         self.poller.set_focus([key])
-        self.push_screen(DetailScreen(key, self.shown, waiting=True), self._detail_closed)
+        if self.current_view != MODELS_VIEW:
+            screen = SurfaceDetailScreen(self.current_view, key, self.shown, waiting=True)
+            self.push_screen(screen, self._detail_closed)
+        else:
+            self.push_screen(DetailScreen(key, self.shown, waiting=True), self._detail_closed)
         self.start_poll()
 
     def _detail_closed(self, _: None) -> None:
@@ -580,7 +720,7 @@ class BedrockTopApp(App[int]):
     @on(ModelTable.HeaderSelected)
     def _header_clicked(self, event: ModelTable.HeaderSelected) -> None:
         key = event.column_key
-        if key not in SORT_KEYS:
+        if key not in self.registry:
             return
         if key == self.view.sort:
             self._set_view(reverse=not self.view.reverse)
@@ -588,8 +728,8 @@ class BedrockTopApp(App[int]):
             self._set_view(sort=key, reverse=False)
 
     def _sort_step(self, step: int) -> None:
-        keys = [c.key for c in self.table.shown_columns if c.key in SORT_KEYS]
-        keys = keys or list(SORT_KEYS)
+        keys = [c.key for c in self.table.shown_columns if c.key in self.registry]
+        keys = keys or list(self.registry)
         index = keys.index(self.view.sort) if self.view.sort in keys else 0
         self._set_view(sort=keys[(index + step) % len(keys)], reverse=False)
 
@@ -636,13 +776,7 @@ class BedrockTopApp(App[int]):
         if window == current:
             return
         period = auto_period(window)
-        settings = PollSettings(
-            window_s=window,
-            period_s=period,
-            all_models=self.poller.settings.all_models,
-            include_linked_accounts=self.poller.settings.include_linked_accounts,
-            cost_aware=self.poller.settings.cost_aware,
-        )
+        settings = replace(self.poller.settings, window_s=window, period_s=period)
         self.poller = self.poller.with_settings(settings)
         self.generation += 1
         self.header_state = replace(self.header_state, window_s=window, period_s=period)
@@ -661,7 +795,62 @@ class BedrockTopApp(App[int]):
             else ""
         )
 
+    def action_show_view(self, number: int) -> None:
+        self.switch_view(VIEW_NAMES[number - 1])
+
+    def action_cycle_view(self, step: int) -> None:
+        """Tab / Shift+Tab: the next view in the bar (those with data, and models)."""
+        names = [tab.name for tab in view_tabs(self.shown, self.current_view)]
+        index = names.index(self.current_view) if self.current_view in names else 0
+        self.switch_view(names[(index + step) % len(names)])
+
+    def action_command(self) -> None:
+        box = self.query_one("#command", Input)
+        box.display = True
+        box.value = ""
+        box.focus()
+
+    @on(Input.Submitted, "#command")
+    def _command_done(self, event: Input.Submitted) -> None:
+        box = self.query_one("#command", Input)
+        box.display = False
+        self.table.focus()
+        name = event.value.strip().removeprefix(":").strip()
+        if not name:
+            return
+        matches = [v for v in VIEW_NAMES if v.startswith(name)]
+        if len(matches) != 1:
+            self._set_status(f"no view {name!r}: {' '.join(VIEW_NAMES)}")
+            return
+        self.switch_view(matches[0])
+
+    def switch_view(self, name: str) -> None:
+        """Show another view: it is polled in full from now on (the one left gets only its
+        heartbeat), read over the whole window at once."""
+        if name == self.current_view:
+            return
+        if isinstance(self.screen, (DetailScreen, SurfaceDetailScreen)):
+            self.pop_screen()
+        self.current_view = name
+        self.poller.set_view(name)
+        self.poller.set_focus([])
+        spec = SURFACES_BY_NAME.get(name)
+        self.table.set_layout(ModelLayout() if spec is None else SurfaceLayout(spec))
+        self._layout(self.size.width, self.size.height)
+        self._set_cost_aware()
+        self._rebuild_columns()
+        panel = self.query_one("#table-panel")
+        if self._surface() is None and name != MODELS_VIEW and spec is not None:
+            panel.border_title = f"{name} · reading {spec.namespace}…"
+        self._draw_view_bar()
+        self._draw_header()
+        self._set_status(f"view {name}" + (f": {spec.title}" if spec else ""))
+        self.start_poll()
+
     def action_spark(self) -> None:
+        if self.current_view != MODELS_VIEW:
+            self._set_status("the sparkline of this view draws its main figure")
+            return
         metrics = list(SPARK_METRICS)
         metric = metrics[(metrics.index(self.view.spark_metric) + 1) % len(metrics)]
         self._set_view(spark_metric=metric)
@@ -684,11 +873,18 @@ class BedrockTopApp(App[int]):
         assert path is not None
         self.export_to = None
         self._set_cost_aware()
-        rows = self._rows(snapshot)
-        shown = [c.key for c in self.table.shown_columns if c.key != SPARK_KEY]
+        surface = snapshot.surfaces.get(self.current_view)
+        if self.current_view != MODELS_VIEW and surface is not None:
+            chosen: Sequence[object] = surface_visible_rows(surface, self.view)
+            text = render_view_csv(surface, surface_visible_rows(surface, self.view))
+        else:
+            chosen = self._rows(snapshot)
+            shown = [c.key for c in self.table.shown_columns if c.key != SPARK_KEY]
+            text = export_csv(self._rows(snapshot), shown)
+        rows = chosen
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(export_csv(rows, shown))
+            path.write_text(text)
         except OSError as exc:
             log.warning("export failed: %s", exc, exc_info=exc)
             self._export_failed(f"cannot write {path}: {exc.strerror or exc}")
@@ -722,6 +918,13 @@ class BedrockTopApp(App[int]):
             ("Help: keys", "every key binding", self.action_help),
         ):
             yield SystemCommand(name, help_text, action)
+
+
+def _sort(configured: str | None, view: str) -> str:
+    """A view's starting sort: the configured column where the view has it, else its own."""
+    if configured is not None and configured in columns_of(view):
+        return configured
+    return sort_default(view, once=False)
 
 
 def _short(model_id: str) -> str:

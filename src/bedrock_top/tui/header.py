@@ -14,6 +14,8 @@ from bedrock_top.figures.catalog import parse_model_id
 from bedrock_top.figures.pricing import api_usd_per_hour
 from bedrock_top.figures.row_figures import RECENT_S
 from bedrock_top.figures.snapshot import Snapshot
+from bedrock_top.figures.surface_rows import SurfaceView, view_totals
+from bedrock_top.figures.surfaces import window_key
 from bedrock_top.figures.totals import Totals, quota_worst
 from bedrock_top.format import fmt_count, fmt_pct, fmt_usd
 from bedrock_top.views.columns import fmt_span
@@ -63,6 +65,7 @@ class HeaderState:
     api_usd_per_1000: float = 0.01  # GetMetricData price per 1,000 metrics requested
     view: str = ""  # filter, sort and problems-only, in words (compact layouts only)
     compact: bool = False  # no panel titles: the header says where and what window too
+    surface: str = ""  # the view on screen when it is not the models table
 
 
 class HeaderBar(Widget):
@@ -135,6 +138,11 @@ def header_text(
             line.append(" (interval < 60s re-reads the same minute)", style="bold")
         line.append(f", {fmt_count(api.metrics_requested)} metrics so far")
     line.append("\n")
+    if snapshot is not None and state.surface:
+        view = snapshot.surfaces.get(state.surface)
+        if view is not None and snapshot.visible == state.surface:
+            _surface_line(line, view, state)
+        return line
     if snapshot is None or totals is None:
         return line
     rates = {"invocations": 0.0, "input_tokens": 0.0, "output_tokens": 0.0}
@@ -165,3 +173,44 @@ def header_text(
     if state.view:
         line.append(f" │ {state.view}")
     return line
+
+
+def _surface_line(line: Text, view: SurfaceView, state: HeaderState) -> None:
+    """The second line for a view other than models: its own totals, never the models'
+    (those are only a heartbeat while another view is on screen)."""
+    spec = view.spec
+    totals = view_totals(view, view.rows)
+    window = fmt_span(state.window_s)
+    line.append(f"{spec.title} ", style="bold")
+    heartbeat = spec.measure(spec.heartbeat)
+    if heartbeat.kind == "counter":
+        rate = sum(r.latest.get(heartbeat.key) or 0.0 for r in view.rows)
+        line.append(f"│ per min {fmt_count(round(rate))} {heartbeat.label.lower()} ")
+    counts = [
+        f"{fmt_count(value)} {m.label.lower()}"
+        for m in spec.measures[:4]
+        if m.kind == "counter" and (value := totals.get(window_key(m))) is not None
+    ]
+    levels = [
+        f"{fmt_count(value)} {m.label.lower()}"
+        for m in spec.measures
+        if m.kind == "gauge" and (value := totals.get(window_key(m))) is not None
+    ]
+    if counts:
+        line.append(f"│ {window}: " + " · ".join(counts))
+    if levels:  # levels are the newest complete minute's, not window sums
+        line.append("│ now: " + " · ".join(levels))
+    if spec.priced is not None:
+        spend = totals.get("usd_per_hour") or 0.0
+        line.append(f" │ spend {fmt_usd(spend)}/h", style="bold")
+        line.append(f" ({fmt_span(RECENT_S)})")
+    for ratio in spec.ratios:
+        if ratio.percent:
+            line.append(
+                f" │ {ratio.label.removesuffix(' %').lower()} {fmt_pct(totals.get(ratio.key))}"
+            )
+    mismatches = sum(1 for c in view.checks if not c.agree)
+    if mismatches:
+        line.append(
+            f" │ ⚠ {mismatches} roll-up mismatch{'es' if mismatches > 1 else ''}", style="bold"
+        )

@@ -15,7 +15,8 @@ falls off a full header.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any, Protocol
 
 from rich.segment import Segment
 from rich.style import Style
@@ -28,21 +29,36 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from bedrock_top.figures.snapshot import ModelRow, Snapshot
+from bedrock_top.figures.snapshot import Snapshot
 from bedrock_top.views.cells import CellStyle, level
-from bedrock_top.views.view import (
-    GAP,
-    Slot,
-    ViewState,
-    draw_spark,
-    header_text,
-    partial_periods,
-    row_cells,
-    row_signature,
-    sort_arrow,
-)
+from bedrock_top.views.spark import Spark
+from bedrock_top.views.view import GAP, ModelLayout, Slot, ViewState, partial_periods, sort_arrow
 
 FLAG = "▲"
+
+
+class TableLayout(Protocol):
+    """What a view tells the table: header words, cell texts, what a row is drawn from and
+    its sparkline (``view.ModelLayout``, ``surface_view.SurfaceLayout``)."""
+
+    def header(
+        self, slot: Slot, style: CellStyle | None, state: ViewState, window_s: int
+    ) -> str: ...
+
+    def cells(
+        self,
+        row: Any,
+        snapshot: Snapshot,
+        state: ViewState,
+        slots: Sequence[Slot],
+        styles: dict[str, CellStyle],
+    ) -> dict[str, str]: ...
+
+    def signature(
+        self, row: Any, slots: Sequence[Slot], state: ViewState
+    ) -> tuple[object, ...]: ...
+
+    def spark(self, row: Any, snapshot: Snapshot, state: ViewState, width: int) -> Spark: ...
 
 
 class ModelTable(ScrollView, can_focus=True):
@@ -57,6 +73,9 @@ class ModelTable(ScrollView, can_focus=True):
         Binding("home", "jump(0)", "First", show=False),
         Binding("end", "jump(-1)", "Last", show=False),
         Binding("enter", "select", "Detail", show=False),
+        # Tab moves between views, not focus: the table is the one thing that takes keys.
+        Binding("tab", "app.cycle_view(1)", "Next view", show=False),
+        Binding("shift+tab", "app.cycle_view(-1)", "Previous view", show=False),
     ]
     COMPONENT_CLASSES = {
         "model-table--header",
@@ -102,15 +121,16 @@ class ModelTable(ScrollView, can_focus=True):
             super().__init__()
             self.row_key = row_key
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None, layout: TableLayout | None = None) -> None:
         super().__init__(id=id)
+        self.view_layout: TableLayout = layout or ModelLayout()
         self._columns: list[Slot] = []
         self._styles: dict[str, CellStyle] = {}
         self._window_s = 3600
         self._header: Text = Text()
         self._order: list[str] = []
         self._cells: dict[str, dict[str, Text]] = {}
-        self._pending: dict[str, tuple[ModelRow, Snapshot, ViewState, frozenset[str], bool]] = {}
+        self._pending: dict[str, tuple[Any, Snapshot, ViewState, frozenset[str], bool]] = {}
         self._signatures: dict[str, tuple[object, ...]] = {}
         self._strips: dict[str, Strip] = {}
         self._flag_style: Style | None = None
@@ -164,6 +184,14 @@ class ModelTable(ScrollView, can_focus=True):
     def _row_width(self) -> int:
         return sum(c.width + 2 * GAP for c in self._columns)
 
+    def set_layout(self, layout: TableLayout) -> None:
+        """Draw another view: every row is drawn again on the next apply."""
+        self.view_layout = layout
+        self._columns = []
+        self._order = []
+        self._selected = None
+        self._forget_all()
+
     def set_columns(self, columns: list[Slot], window_s: int) -> None:
         """New columns (resize, zoom, first draw): every row is drawn again on the next apply."""
         self._columns = columns
@@ -179,7 +207,7 @@ class ModelTable(ScrollView, can_focus=True):
     def refresh_headers(self, state: ViewState) -> None:
         cells: dict[str, Text] = {}
         for col in self._columns:
-            label = header_text(col, self._styles.get(col.key), state, self._window_s)
+            label = self.view_layout.header(col, self._styles.get(col.key), state, self._window_s)
             arrow = sort_arrow(col.numeric, state.reverse) if col.key == state.sort else ""
             if col.numeric:
                 room = col.width - 1
@@ -198,7 +226,7 @@ class ModelTable(ScrollView, can_focus=True):
     def apply(
         self,
         snapshot: Snapshot,
-        rows: list[ModelRow],
+        rows: Sequence[Any],
         state: ViewState,
         styles: Mapping[str, CellStyle],
         flagged: Collection[tuple[str, str]] = (),
@@ -232,7 +260,8 @@ class ModelTable(ScrollView, can_focus=True):
         for row in rows:
             marks = frozenset(c.key for c in self._columns if (row.key, c.key) in flagged)
             stale = row.region in stale_regions
-            signature = (*row_signature(row, self._columns, state), spark, marks, stale)
+            drawn_from = self.view_layout.signature(row, self._columns, state)
+            signature = (*drawn_from, spark, marks, stale)
             if self._signatures.get(row.key) == signature:
                 continue
             self._forget(row.key)
@@ -276,7 +305,7 @@ class ModelTable(ScrollView, can_focus=True):
             return cells
         row, snapshot, state, marks, stale = self._pending.pop(key)
         cells = {}
-        plain = row_cells(row, snapshot, state, self._columns, self._styles)
+        plain = self.view_layout.cells(row, snapshot, state, self._columns, self._styles)
         for col in self._columns:
             flagged = col.key in marks and self._flag_style is not None
             if col.column is None:
@@ -298,8 +327,8 @@ class ModelTable(ScrollView, can_focus=True):
         self._cells[key] = cells
         return cells
 
-    def _spark(self, row: ModelRow, snapshot: Snapshot, state: ViewState, width: int) -> Text:
-        drawn = draw_spark(row, snapshot, state.spark_metric, width)
+    def _spark(self, row: Any, snapshot: Snapshot, state: ViewState, width: int) -> Text:
+        drawn = self.view_layout.spark(row, snapshot, state, width)
         text = Text(drawn.text)
         if drawn.partial:
             text.stylize(self._partial_style, width - drawn.partial, width)

@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
-from bedrock_top.figures.snapshot import ModelRow
 from bedrock_top.views.columns import Column, Value
 
 MISSING: Final = "-"  # no figure (no requests: no latency)
@@ -84,8 +83,9 @@ def _write(value: float, style: CellStyle) -> str:
 UNKNOWN: Final = "?"  # a figure that exists but could not be read (quotas denied)
 
 
-def row_cell(column: Column, row: ModelRow, style: CellStyle) -> str:
-    """The text of ``column`` for ``row``: "?" where the figure could not be read."""
+def row_cell(column: Column, row: object, style: CellStyle) -> str:
+    """The text of ``column`` for ``row`` (of any view): "?" where the figure could not be
+    read."""
     value = column.value(row)
     if value is None and column.unknown is not None and column.unknown(row):
         return UNKNOWN

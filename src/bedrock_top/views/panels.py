@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Final
 
 from bedrock_top.figures.snapshot import ModelRow, Snapshot
+from bedrock_top.figures.surface_rows import SurfaceRow
+from bedrock_top.figures.surfaces import ViewSpec
 from bedrock_top.figures.totals import Totals
 from bedrock_top.views.chart import fmt_value
 
@@ -231,3 +233,24 @@ def quota_charts(row: ModelRow) -> list[ChartSpec]:
             )
         )
     return out
+
+
+def surface_charts(
+    row: SurfaceRow, spec: ViewSpec, snapshot: Snapshot, *, every: bool = False
+) -> list[ChartSpec]:
+    """A view row's charts, one per measure it publishes (counters per minute, latencies and
+    other means as levels, gauges as levels): the pane shows the first three."""
+    charts = []
+    for measure in spec.measures:
+        values = row.series.get(measure.key)
+        if values is None or not any(v is not None for v in values):
+            continue
+        if measure.kind == "counter":
+            reading = COUNT
+            title = f"{measure.label}/min"
+            values = tuple(per_minute(values, snapshot.period))
+        else:
+            reading = LATENCY if measure.unit == "ms" else SPEED
+            title = measure.label if measure.kind == "gauge" else f"{measure.label} (mean)"
+        charts.append(_spec(title, values, snapshot, reading))
+    return charts if every else charts[:3]

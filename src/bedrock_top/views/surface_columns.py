@@ -64,14 +64,14 @@ def _dimension(name: str) -> Callable[[SurfaceRow], Value]:
     return lambda row: short_value(row.dim(key) or "")
 
 
-def _measure_columns(measure: Measure, priority: int) -> list[Column]:
+def _measure_columns(measure: Measure, priority: int, rate_priority: int) -> list[Column]:
     """A counter: its rate in the newest minute and its window sum; a mean: its window
     average and percentiles (on demand); a gauge: its newest level."""
     key = window_key(measure)
     if measure.kind == "counter":
         return [
             Column(f"{measure.key}{RATE_SUFFIX}", f"{measure.label}/min", "rate", "minute",
-                   _latest(measure.key), priority + 1, f"{measure.description}"),
+                   _latest(measure.key), rate_priority, f"{measure.description}"),
             Column(key, measure.label, "count", "window", _value(key), priority,
                    measure.description),
             *(
@@ -104,9 +104,12 @@ def view_columns(spec: ViewSpec) -> tuple[Column, ...]:
         for i, name in enumerate(spec.dimensions)
     ]  # fmt: skip
     columns.append(Column("region", "Region", "text", "", lambda r: r.region, 1, "AWS region"))
+    # The heartbeat measure stays longest, then the others in the spec's order; per-minute
+    # rates of counters other than the heartbeat are for sorting, not the default table.
     for i, measure in enumerate(spec.measures):
-        priority = 1 if measure.key == spec.heartbeat else min(3 + i, 7)
-        columns.extend(_measure_columns(measure, priority))
+        heartbeat = measure.key == spec.heartbeat
+        priority = 1 if heartbeat else min(2 + i // 2, 7)
+        columns.extend(_measure_columns(measure, priority, 3 if heartbeat else 9))
     for ratio in spec.ratios:
         kind: Kind = "pct" if ratio.percent else "rate"
         columns.append(
@@ -114,9 +117,9 @@ def view_columns(spec: ViewSpec) -> tuple[Column, ...]:
                    _value(ratio.key), 2, ratio.description)
         )  # fmt: skip
     if spec.priced is not None:
-        columns.append(Column("usd_per_hour", "$/h", "usd", "recent", _value("usd_per_hour"), 3,
+        columns.append(Column("usd_per_hour", "$/h", "usd", "recent", _value("usd_per_hour"), 2,
                               "USD per hour at the token rate"))  # fmt: skip
-        columns.append(Column("cost_usd", "$", "usd", "window", _value("cost_usd"), 4,
+        columns.append(Column("cost_usd", "$", "usd", "window", _value("cost_usd"), 3,
                               "USD spent"))  # fmt: skip
     return tuple(columns)
 
@@ -130,18 +133,16 @@ def columns_of(view: str) -> Mapping[str, Column]:
 
 @cache
 def live_columns(spec: ViewSpec) -> tuple[str, ...]:
-    """A view's live table: every column but the percentiles (on demand), then the
-    sparkline of its heartbeat measure."""
-    keys = [c.key for c in view_columns(spec) if not c.window_stats]
+    """A view's live table: its dimensions, the heartbeat's per-minute rate, every window
+    figure but the percentiles (on demand), then the sparkline of its heartbeat measure."""
+    keys = [c.key for c in view_columns(spec) if not c.window_stats and c.priority < 9]
     return (*keys, SPARK_KEY)
 
 
 @cache
 def once_columns(spec: ViewSpec) -> tuple[str, ...]:
     """A view's ``--once`` table: its dimensions and window figures (no per-minute rates)."""
-    return tuple(
-        c.key for c in view_columns(spec) if c.covers != "minute" or c.kind != "rate"
-    )
+    return tuple(c.key for c in view_columns(spec) if c.covers != "minute" or c.kind != "rate")
 
 
 def sort_default(view: str, once: bool) -> str:

@@ -7,7 +7,7 @@ and benchmarked without a terminal, and ``--once`` shares its filter and sort.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Final
 
@@ -125,10 +125,10 @@ KIND_WIDTH: Final = {"rate": 7, "count": 9, "latency": 6, "pct": 5, "usd": 7, "t
 TEXT_WIDTH: Final = {"region": 14, "account": 12, "provider": 9, "profile": 6}
 
 
-def slot_width(column: Column, window_s: int) -> int:
+def slot_width(column: Column, window_s: int, text_widths: Mapping[str, int] = TEXT_WIDTH) -> int:
     """Room for the widest usual cell and for the header with its sort arrow."""
     head = len(header(column, header_unit(column, "ms"), window_s)) + 1
-    return max(TEXT_WIDTH.get(column.key, KIND_WIDTH[column.kind]), head)
+    return max(text_widths.get(column.key, KIND_WIDTH[column.kind]), head)
 
 
 def fit_columns(
@@ -140,6 +140,8 @@ def fit_columns(
     spark_width: int = 61,
     hidden: Collection[str] = (),
     keep: str | None = None,
+    registry: Mapping[str, Column] = COLUMNS_BY_KEY,
+    text_widths: Mapping[str, int] = TEXT_WIDTH,
 ) -> list[Slot]:
     """The columns of ``keys`` that fit ``width`` cells, dropping the least important first.
 
@@ -151,7 +153,7 @@ def fit_columns(
     sort column) goes last, so what the rows are sorted by is always on screen.
     """
     candidates: list[Slot] = []
-    if keep is not None and keep not in keys and keep in COLUMNS_BY_KEY:
+    if keep is not None and keep not in keys and keep in registry:
         keys = [*keys, keep]  # sorted by a column not configured: shown at the end
     for key in keys:
         if key in hidden:
@@ -159,8 +161,8 @@ def fit_columns(
         if key == SPARK_KEY:
             candidates.append(Slot(SPARK_KEY, SPARK_MIN, None))
             continue
-        column = COLUMNS_BY_KEY[key]
-        slot_w = MODEL_COMFORT if key == "model" else slot_width(column, window_s)
+        column = registry[key]
+        slot_w = MODEL_COMFORT if key == "model" else slot_width(column, window_s, text_widths)
         candidates.append(Slot(key, slot_w, column))
     budget = width - 1  # one cell for the scrollbar
     chosen: list[Slot] = []
@@ -231,7 +233,7 @@ def table_columns(
 
 
 def column_styles(
-    slots: Sequence[Slot], rows: Sequence[ModelRow], window_s: int
+    slots: Sequence[Slot], rows: Sequence[object], window_s: int
 ) -> dict[str, CellStyle]:
     """One cell style per shown column, from the values of the rows on screen."""
     out: dict[str, CellStyle] = {}
@@ -339,6 +341,32 @@ def row_cells(
 def partial_periods(snapshot: Snapshot) -> int:
     """How many of the newest periods are still incomplete."""
     return len(snapshot.period_starts) - 1 - snapshot.latest_complete_index
+
+
+class ModelLayout:
+    """How the live table draws the models view (see ``tui.table``): every view supplies
+    these four, so one table widget draws them all."""
+
+    def header(self, slot: Slot, style: CellStyle | None, state: ViewState, window_s: int) -> str:
+        return header_text(slot, style, state, window_s)
+
+    def cells(
+        self,
+        row: ModelRow,
+        snapshot: Snapshot,
+        state: ViewState,
+        slots: Sequence[Slot],
+        styles: dict[str, CellStyle],
+    ) -> dict[str, str]:
+        return row_cells(row, snapshot, state, slots, styles)
+
+    def signature(
+        self, row: ModelRow, slots: Sequence[Slot], state: ViewState
+    ) -> tuple[object, ...]:
+        return row_signature(row, slots, state)
+
+    def spark(self, row: ModelRow, snapshot: Snapshot, state: ViewState, width: int) -> Spark:
+        return draw_spark(row, snapshot, state.spark_metric, width)
 
 
 def row_signature(row: ModelRow, slots: Sequence[Slot], state: ViewState) -> tuple[object, ...]:

@@ -1,0 +1,117 @@
+"""One row of a view other than models in detail: its whole dimension values (full ARNs),
+every figure of its registry (percentiles too: the screen asks for them while open), the
+roll-up checks that concern it, and a chart per measure."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from bedrock_top.figures.snapshot import Snapshot
+from bedrock_top.figures.surface_rows import SurfaceRow, SurfaceView
+from bedrock_top.tui.charts import ChartBox, chart_row
+from bedrock_top.views.cells import choose_style, row_cell
+from bedrock_top.views.columns import header
+from bedrock_top.views.panels import surface_charts
+from bedrock_top.views.surface_columns import view_columns
+
+MAX_CHARTS = 14
+
+
+def surface_summary(view: SurfaceView, row: SurfaceRow, window_s: int) -> Table:
+    """Every figure of the row (dimensions first, whole), two per line."""
+    table = Table.grid(padding=(0, 2))
+    for _ in range(4):
+        table.add_column()
+    pairs: list[tuple[str, str]] = [(name, value) for name, value in row.dims]
+    for column in view_columns(view.spec):
+        if column.kind == "text":
+            continue
+        style = choose_style(column, [column.value(row)])
+        unit = style.unit if column.kind == "latency" else ""
+        pairs.append((header(column, unit, window_s), row_cell(column, row, style)))
+    for check in view.checks:
+        if set(check.dims) <= set(row.dims):
+            mark = "✓" if check.agree else "⚠ differs"
+            where = ", ".join(v for _, v in check.dims)
+            pairs.append(
+                (
+                    f"{check.metric} ({where})",
+                    f"{check.published:,.0f} vs rows {check.rows_sum:,.0f} {mark}",
+                )
+            )
+    for i in range(0, len(pairs), 2):
+        cells: list[str | Text] = []
+        for label, value in pairs[i : i + 2]:
+            cells += [Text(label, style="dim"), Text(value, style="bold")]
+        table.add_row(*cells)
+    return table
+
+
+class SurfaceDetailScreen(Screen[None]):
+    """Every figure of one view row, then its charts."""
+
+    BINDINGS = [
+        Binding("escape", "dismiss", "Back"),
+        Binding("q", "app.quit", "Quit"),
+    ]
+    DEFAULT_CSS = """
+    SurfaceDetailScreen { layout: vertical; }
+    SurfaceDetailScreen #surface-title { height: 1; background: $panel; padding: 0 1;
+        text-style: bold; }
+    SurfaceDetailScreen #surface-summary { height: auto; padding: 0 1; }
+    SurfaceDetailScreen #surface-scroll { height: 1fr; }
+    SurfaceDetailScreen #surface-charts {
+        grid-size: 2; grid-gutter: 0 1; grid-rows: 9; height: auto; padding: 0 1;
+    }
+    SurfaceDetailScreen #surface-charts ChartBox { height: 9; }
+    """
+
+    def __init__(
+        self, view_name: str, row_key: str, snapshot: Snapshot, *, waiting: bool = False
+    ) -> None:
+        super().__init__()
+        self.view_name = view_name
+        self.row_key = row_key
+        self.snapshot = snapshot
+        self.waiting = waiting  # percentiles are being fetched
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="surface-title")
+        with VerticalScroll(id="surface-scroll"):
+            yield Static(id="surface-summary")
+            with Grid(id="surface-charts"):
+                for i in range(MAX_CHARTS):
+                    yield ChartBox(id=f"surface-chart-{i}")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.show(self.snapshot)
+
+    def on_resize(self) -> None:
+        grid = self.query_one("#surface-charts", Grid)
+        grid.styles.grid_size_columns = max(1, min(3, self.size.width // 70))
+
+    def show(self, snapshot: Snapshot) -> None:
+        """Redraw for a newer snapshot (the app calls this after each poll while open)."""
+        self.snapshot = snapshot
+        view = snapshot.surfaces.get(self.view_name)
+        row = next((r for r in view.rows if r.key == self.row_key), None) if view else None
+        title = self.query_one("#surface-title", Static)
+        if view is None or row is None:
+            title.update(f"{self.row_key.split('|')[-1]}: no longer listed by CloudWatch")
+            return
+        names = " · ".join(v for _, v in row.dims)
+        title.update(
+            f"{view.spec.name} · {names} · {row.region} · "
+            + ("fetching window percentiles…" if self.waiting else "Esc back")
+        )
+        window_s = snapshot.window_end - snapshot.window_start
+        self.query_one("#surface-summary", Static).update(surface_summary(view, row, window_s))
+        chart_row(list(self.query(ChartBox)), surface_charts(row, view.spec, snapshot, every=True))
+        self.on_resize()
