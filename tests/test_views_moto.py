@@ -18,12 +18,16 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from moto.cloudwatch.models import CloudWatchBackend
 
 from bedrock_top.cli import main
+from support.quota_fake import QuotaFake
+from support.quota_fake import model as fake_model
+from support.quota_fake import quota as fake_quota
 from support.surface_truth import (
     ALIAS_A,
     BATCH_CLAUDE,
@@ -31,7 +35,9 @@ from support.surface_truth import (
     BATCH_NEW,
     BATCH_NOVA,
     DIMENSION_KEYS,
+    GPT_OSS,
     GUARDRAIL_2,
+    OPUS,
     PROJECT_A,
     SONNET,
     UNPRICED,
@@ -55,6 +61,8 @@ pytestmark = pytest.mark.moto
 
 MAX_QUERIES_PER_CALL = 500  # GetMetricData's limit, written here, not taken from the product
 MONEY = ("cost_usd", "usd_per_hour")  # Mantle's, checked on their own
+# Mantle's quota figures, checked on their own (test_mantle_quotas_...)
+QUOTA_FIGURES = ("input_tpm_limit", "input_tpm_peak_pct", "output_tpm_limit", "output_tpm_peak_pct")
 
 
 def _parse_time(text: str) -> datetime:
@@ -154,6 +162,7 @@ def _assert_matches_truth(output: dict[str, Any], published: Scenario) -> Truth:
                 assert shown[key][figure] == value, (key, figure, shown[key][figure], value)
         # Nothing beside the truth's figures (a new measure needs its truth first).
         extra = set(shown[key]) - set(want) - {"region", *DIMENSION_KEYS[view], *MONEY}
+        extra -= set(QUOTA_FIGURES)
         assert not extra, (key, extra)
         for missing in DIMENSION_KEYS[view]:
             if missing not in want:
@@ -441,3 +450,69 @@ def test_view_through_the_real_entry_point(
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
     _assert_matches_truth(json.loads(proc.stdout), published)
+
+
+def test_mantle_quotas_are_the_busiest_minute_of_each_model(
+    cloudwatch_client: CloudWatchClient,
+    cloudwatch_endpoint: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """Input/output TPM against Mantle's own quotas, one named like the runtime quotas (its
+    model resolved through ListFoundationModels), one by the Mantle model id; a model with no
+    published quota has none. The peak is the busiest complete minute of the last 60, every
+    project of the model summed, computed here from the published inferences."""
+    published = _seed(cloudwatch_client, "mantle")
+    limits = {("input", GPT_OSS): 900_000.0, ("output", GPT_OSS): 150_000.0}
+    limits[("input", OPUS)] = 2_000_000.0
+    with QuotaFake(
+        default_quotas=[
+            fake_quota(
+                "L-M1",
+                "Bedrock Mantle input tokens per minute for OpenAI GPT OSS 120B",
+                limits[("input", GPT_OSS)],
+            ),
+            fake_quota(
+                "L-M2",
+                "Bedrock Mantle output tokens per minute for OpenAI GPT OSS 120B",
+                limits[("output", GPT_OSS)],
+            ),
+            fake_quota(
+                "L-M3",
+                f"Bedrock Mantle input tokens per minute for {OPUS}",
+                limits[("input", OPUS)],
+            ),
+        ],
+        models=[fake_model("openai.gpt-oss-120b-1:0", "gpt-oss-120b", "OpenAI")],
+    ) as fake:
+        for name, value in fake.env().items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # not the session's
+        output = _json(cloudwatch_endpoint, capsys, "mantle")
+    end = _parse_time(output["window"]["end"])
+    # The tool's now is in the minute before ``end``; a minute is complete 120 s after it ends.
+    # The last 60 complete minutes the window holds.
+    last = end - timedelta(seconds=180)
+    first = max(last - timedelta(minutes=60), _parse_time(output["window"]["start"]))
+    inferences = [e for e in published.events if isinstance(e, Inference) and e.ok]
+    seen = set()
+    for row in output["rows"]:
+        model = row["model"]
+        seen.add(model)
+        for direction in ("input", "output"):
+            limit = limits.get((direction, model))
+            if limit is None:
+                assert row[f"{direction}_tpm_limit"] is None, (model, direction)
+                assert row[f"{direction}_tpm_peak_pct"] is None, (model, direction)
+                continue
+            per_minute: dict[datetime, int] = {}
+            for e in inferences:
+                minute = e.at.replace(second=0, microsecond=0)
+                if e.model == model and e.project is not None and first <= minute < last:
+                    tokens = e.input_tokens if direction == "input" else e.output_tokens
+                    per_minute[minute] = per_minute.get(minute, 0) + tokens
+            want = round(max(per_minute.values()) / limit * 100, 3)
+            assert row[f"{direction}_tpm_limit"] == limit, (model, direction, row)
+            assert row[f"{direction}_tpm_peak_pct"] == want, (model, direction)
+    assert {GPT_OSS, OPUS} <= seen

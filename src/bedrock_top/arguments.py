@@ -15,6 +15,7 @@ from bedrock_top.config import DEFAULT_INTERVAL_S, WINDOW_CHOICES, Settings, Sou
 from bedrock_top.errors import ConfigError
 from bedrock_top.figures.surfaces import VIEW_NAMES
 from bedrock_top.views.columns import DEFAULT_SORT_LIVE, DEFAULT_SORT_ONCE, columns_help
+from bedrock_top.views.surface_columns import views_help
 
 PROG = "bedrock-top"
 
@@ -35,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="commands:\n"
         f"  {PROG} prices [--refresh]  the price table in use (see {PROG} prices --help)\n"
         f"  {PROG} quotas [--refresh]  Bedrock quotas and the model each applies to\n"
+        "\n"
+        "views (--view, keys 1-6 / Tab / : in the live monitor):\n"
+        f"{views_help()}\n"
         "\n"
         "columns (--sort, [columns] show in the config file):\n"
         f"{columns_help()}\n"
@@ -81,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--view",
-        help=f"what to show: {', '.join(VIEW_NAMES)} (default models; see views below)",
+        help=f"what to show: {', '.join(VIEW_NAMES)} (default models; see views below; "
+        "the columns below are the models view's)",
     )
     p.add_argument("--once", action="store_true", help="print one snapshot and exit")
     p.add_argument(

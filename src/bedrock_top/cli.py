@@ -67,12 +67,19 @@ def run_once_view(settings: Settings) -> int:
         render_view_table,
     )
 
+    spec = SURFACES_BY_NAME[settings.view]
     poller = make_poller(settings)
     try:
+        if spec.quotas:  # Mantle's own quotas: read first, like the models'
+            keeper = make_quota_keeper(settings, tuple(poller.regions), poller.clients())
+            keeper.update(poller)
+            for region, state in keeper.states.items():
+                if state.error:
+                    sys.stderr.write(f"{PROG}: warning: {region}: {state.error}\n")
         snapshot = poller.poll()
     finally:
         poller.close()
-    view = snapshot.surfaces.get(settings.view) or SurfaceView(SURFACES_BY_NAME[settings.view])
+    view = snapshot.surfaces.get(settings.view) or SurfaceView(spec)
     sort = settings.sort or sort_default(settings.view, once=True)
     rows = select_rows(
         view.rows,

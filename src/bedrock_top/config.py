@@ -252,6 +252,11 @@ def resolve(
         raise ConfigError(f"{at('view').label}: unknown view {view!r} (choose {choices})")
     sort = _opt_str(at("sort"))
     sort_keys = SORT_KEYS if view == MODELS_VIEW else tuple(columns_of(view))
+    # A sort from the config or the environment may name a column of another view: this view
+    # keeps its own default then (a --sort flag is checked against the view).
+    configured = not at("sort").source.startswith("--")
+    if sort is not None and sort not in sort_keys and configured:
+        sort = None if any(sort in columns_of(name) for name in VIEW_NAMES) else sort
     if sort is not None and sort not in sort_keys:
         choices = ", ".join(sort_keys)
         raise ConfigError(

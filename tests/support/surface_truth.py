@@ -520,6 +520,11 @@ def _ms(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
+def _six(value: float | None) -> float | None:
+    """Averages and levels other than latencies, as JSON writes them (to 1e-6)."""
+    return None if value is None else round(value, 6)
+
+
 def _ratio(numerator: float | None, denominator: float | None) -> float | None:
     if numerator is None or denominator is None or denominator == 0:
         return None
@@ -532,7 +537,7 @@ def _mean(values: Sequence[float]) -> float | None:
 
 def _distribution(key: str, values: Sequence[float], unit: str) -> dict[str, Any]:
     """``<key>_avg<unit>`` and ``<key>_p50/p90/p99<unit>``; milliseconds to 0.1 ms."""
-    shown = _ms if unit == "_ms" else (lambda v: v)
+    shown = _ms if unit == "_ms" else _six
     out: dict[str, Any] = {f"{key}_avg{unit}": shown(_mean(values))}
     for p in (50, 90, 99):
         out[f"{key}_p{p}{unit}"] = shown(_rank(values, p))
@@ -719,6 +724,7 @@ def _knowledge_bases(events: list[KbRequest], start: datetime, end: datetime) ->
 def _batch(events: list[BatchReading], start: datetime, end: datetime) -> Truth:
     last = _last_complete_minute(end)
     rows: dict[RowKey, dict[str, Any]] = {}
+    raw: dict[RowKey, tuple[float | None, float | None, float | None]] = {}
     for model in sorted({e.model_id for e in events}):
         mine = [e for e in events if e.model_id == model and _in(e.at, start, end)]
 
@@ -734,15 +740,27 @@ def _batch(events: list[BatchReading], start: datetime, end: datetime) -> Truth:
             [float(e.output_per_minute) for e in mine if e.output_per_minute is not None]
         )
         tokens_pending = level("tokens_pending")
+        raw[(model,)] = (tokens_pending, rate_in, rate_out)
         rows[(model,)] = {
             "model_id": model,
-            "records_pending": level("records_pending"),
-            "tokens_pending": tokens_pending,
-            "input_tokens_per_minute": rate_in,
-            "output_tokens_per_minute": rate_out,
+            "records_pending": _six(level("records_pending")),
+            "tokens_pending": _six(tokens_pending),
+            "input_tokens_per_minute": _six(rate_in),
+            "output_tokens_per_minute": _six(rate_out),
             "drain_minutes": _ratio(tokens_pending, rate_in),
         }
-    return Truth("batch", rows, _totals(rows, (), GAUGES), [], frozenset())
+    totals = _totals(rows, (), GAUGES)
+    # The account's throughput is the models' rates added; its drain time is over the
+    # models that publish tokens pending.
+    for i, key in ((1, "input_tokens_per_minute"), (2, "output_tokens_per_minute")):
+        rates = [rate for r in raw.values() if (rate := r[i]) is not None]
+        totals[key] = _six(sum(rates)) if rates else None
+    pending = [r for r in raw.values() if r[0] is not None]
+    totals["drain_minutes"] = _ratio(
+        sum(r[0] or 0.0 for r in pending) if pending else None,
+        sum(r[1] or 0.0 for r in pending) if pending else None,
+    )
+    return Truth("batch", rows, totals, [], frozenset())
 
 
 COUNTERS: Final[dict[View, tuple[str, ...]]] = {
@@ -779,7 +797,7 @@ def _totals(
     totals: dict[str, Any] = {key: sum(row[key] for row in rows.values()) for key in counters}
     for key in gauges:
         shown = [row[key] for row in rows.values() if row[key] is not None]
-        totals[key] = sum(shown) if shown else None
+        totals[key] = _six(sum(shown)) if shown else None
     return totals
 
 

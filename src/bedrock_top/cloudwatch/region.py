@@ -38,7 +38,14 @@ from bedrock_top.figures.quota_usage import (
 from bedrock_top.figures.row_figures import CostOf
 from bedrock_top.figures.series import ModelSeries, span
 from bedrock_top.figures.snapshot import ModelRow, build_row, complete_index
-from bedrock_top.figures.surface_rows import SurfaceView, Window, build_surface_row, rollup_checks
+from bedrock_top.figures.surface_quotas import quota_figures, surface_limits
+from bedrock_top.figures.surface_rows import (
+    Dims,
+    SurfaceView,
+    Window,
+    build_surface_row,
+    rollup_checks,
+)
 from bedrock_top.figures.surfaces import MODELS_VIEW, SURFACES_BY_NAME
 
 SeriesId = tuple[str, str]  # (metric key, statistic) within one model
@@ -349,18 +356,40 @@ class RegionPoller:
         window = Window(start, end, period, latest)
         visible = self.settings.visible
         out: dict[str, SurfaceView] = {}
+        complete_until = int(now) - self.settings.settle_s
         for name, listing in self.surfaces.listings.items():
             spec = SURFACES_BY_NAME[name]
             full = name == visible
+            stored = [(key[0], s.dims, s.stored) for key, s in listing.rows.items()]
+            quotas: dict[tuple[str | None, Dims], dict[str, float | None]] = {}
+            if spec.quotas and full:
+                models = {v for _, dims, _ in stored for _, v in dims}
+                catalog = self.quotas.state.catalog
+                limits = surface_limits(spec, catalog, models)
+                own = catalog.account if catalog is not None else None
+                quotas = quota_figures(spec, stored, limits, window, complete_until, own)
             rows = tuple(
                 build_surface_row(
-                    spec, self.region, key[0], s.dims, s.stored, window, full, cost_of
+                    spec,
+                    self.region,
+                    key[0],
+                    s.dims,
+                    s.stored,
+                    window,
+                    full,
+                    cost_of,
+                    quotas.get((key[0], s.dims)),
+                    quota_unknown=bool(spec.quotas) and self.quotas.unknown,
                 )
                 for key, s in listing.rows.items()
             )
             checks = rollup_checks(
-                [(s.dims, s.rollup, s.stored) for s in listing.rollups.values() if s.rollup],
-                [(s.dims, s.stored) for s in listing.rows.values()],
+                [
+                    (key[0], s.dims, s.rollup, s.stored)
+                    for key, s in listing.rollups.items()
+                    if s.rollup
+                ],
+                stored,
                 window,
             )
             out[name] = SurfaceView(spec, rows, tuple(checks), listing.unknown, full)

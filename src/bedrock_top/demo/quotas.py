@@ -32,6 +32,7 @@ _MODELS: Final = (
     ("mistral.mistral-large-2407-v1:0", "Mistral AI", "Mistral Large (24.07)"),
     ("cohere.command-r-plus-v1:0", "Cohere", "Command R+"),
     ("deepseek.r1-v1:0", "DeepSeek", "DeepSeek-R1"),
+    ("anthropic.claude-sonnet-4-6", "Anthropic", "Claude Sonnet 4.6"),
 )
 APP_PROFILE: Final = "x7k2p9q4m1z8"  # the demo's application profile, on Claude 3 Haiku
 # (code, name, default value, model id whose traffic sizes it, target share of the limit).
@@ -66,6 +67,16 @@ _QUOTAS: Final = (
     ("L-A2B3C4D5", "Batch inference job size (in GB)", 1, None, 0.0),
     ("L-F1E2D3C4", "Bedrock Mantle input tokens per minute for Anthropic Claude Sonnet 4.5",
      400_000, None, 0.0),
+    # Mantle quotas of the demo's Mantle models: one named like the runtime quotas, one by
+    # the Mantle model id (AWS does not document which; both are read).
+    ("L-F1E2D3C5", "Bedrock Mantle input tokens per minute for Anthropic Claude Sonnet 4.6",
+     120_000, None, 0.0),
+    ("L-F1E2D3C6", "Bedrock Mantle output tokens per minute for Anthropic Claude Sonnet 4.6",
+     40_000, None, 0.0),
+    ("L-F1E2D3C7", "Bedrock Mantle input tokens per minute for anthropic.claude-opus-4-7",
+     20_000_000, None, 0.0),
+    ("L-F1E2D3C8", "Bedrock Mantle output tokens per minute for anthropic.claude-opus-4-7",
+     4_000_000, None, 0.0),
 )  # fmt: skip
 _APPLIED: Final = frozenset({"L-8CE99163", "L-59759B4A", "L-27C57EE8"})
 # CloudWatch's minutes settle within 2 minutes: the monitor counts a minute complete then.

@@ -36,7 +36,7 @@ SOURCE_BUNDLED: Final = "bundled"
 IN_REGION: Final = "in-region"  # multiplier key for a plain model id (no profile prefix)
 ANY_PROFILE: Final = "*"  # multiplier key for any profile not listed
 PRICE_FIELDS: Final = ("input", "output", "cache_read", "cache_write")
-_VERSION_SUFFIX = re.compile(r"-v\d+$")
+_VERSION_SUFFIX = re.compile(r"(-\d{8})?-v\d+$|-\d{8}$")  # "-20250929-v1", "-v2", a bare date
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,7 +305,8 @@ class PriceTable:
         return None
 
     def _resolve(self, key: str) -> str | None:
-        """The key itself if any layer knows it, else the one entry that differs only by -vN."""
+        """The key itself if any layer knows it, else the one entry that differs only by its
+        date and -vN (Mantle ids carry neither: anthropic.claude-haiku-4-5)."""
         if any(key in index for _, index in self._layers):
             return key
         candidates = self._loose.get(_loose_key(key), set())

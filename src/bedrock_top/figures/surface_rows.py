@@ -41,6 +41,7 @@ class SurfaceRow:
     parts: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     published: frozenset[str] = frozenset()  # measures this row publishes
     full: bool = False  # polled for every measure (the view is on screen), not a heartbeat
+    quota_unknown: bool = False  # the view has quotas but they could not be read
 
     @property
     def key(self) -> str:
@@ -173,6 +174,8 @@ def build_surface_row(
     window: Window,
     full: bool,
     cost_of: CostOf | None = None,
+    extra: Mapping[str, float | None] | None = None,
+    quota_unknown: bool = False,
 ) -> SurfaceRow:
     """A row's exact figures from its rings (see the module docstring)."""
     values: dict[str, float | None] = {}
@@ -229,6 +232,8 @@ def build_surface_row(
         values[ratio.key] = num / den if num is not None and den else None
     if spec.priced is not None:
         values.update(_money(spec, dims, stored, values, window, cost_of))
+    if extra:
+        values.update(extra)  # figures worked out across rows (quotas)
     return SurfaceRow(
         spec.name,
         region,
@@ -240,6 +245,7 @@ def build_surface_row(
         parts,
         frozenset(stored.metric_names),
         full,
+        quota_unknown,
     )
 
 
@@ -293,25 +299,26 @@ def _money(
 
 
 def rollup_checks(
-    rollups: Iterable[tuple[Dims, Rollup, ModelSeries]],
-    rows: Sequence[tuple[Dims, ModelSeries]],
+    rollups: Iterable[tuple[str | None, Dims, Rollup, ModelSeries]],
+    rows: Sequence[tuple[str | None, Dims, ModelSeries]],
     window: Window,
 ) -> list[RollupCheck]:
-    """Each published roll-up total against the sum of its rows' measure, over the complete
-    periods of the window; only where both were read (a view off screen has no checks)."""
+    """Each published roll-up total against the sum of its rows' measure (of the same
+    account), over the complete periods of the window; only where both were read (a view
+    off screen has no checks)."""
     checks: list[RollupCheck] = []
     start, end = window.start, window.complete_end
     if end <= start:
         return checks
-    for dims, rollup, stored in rollups:
+    for account, dims, rollup, stored in rollups:
         ring = stored.rings.get((rollup.metric, SUM))
         if ring is None:
             continue
         wanted = set(dims)
         parts = [
             row_stored.rings.get((rollup.measure, SUM))
-            for row_dims, row_stored in rows
-            if wanted <= set(row_dims)
+            for row_account, row_dims, row_stored in rows
+            if row_account == account and wanted <= set(row_dims)
         ]
         if any(p is None for p in parts):
             continue
@@ -321,13 +328,15 @@ def rollup_checks(
 
 
 def view_totals(view: SurfaceView, rows: Sequence[SurfaceRow]) -> dict[str, float | None]:
-    """The view's totals over ``rows``: counters and gauges summed, means ΣSum / ΣSampleCount
-    across rows (never an average of averages), ratios from the totals, money summed."""
+    """The view's totals over ``rows``: counters, gauges and per-minute rates summed (the
+    account's backlog and throughput), other means ΣSum / ΣSampleCount across rows (never
+    an average of averages), money summed. A ratio is worked out over the rows that have its
+    numerator (the drain time of the models that publish tokens pending)."""
     spec = view.spec
     totals: dict[str, float | None] = {}
     for measure in spec.measures:
         key = window_key(measure)
-        if measure.kind == "mean":
+        if measure.kind == "mean" and measure.unit != "tokens_per_minute":
             total = sum(r.parts[measure.key][0] for r in rows if measure.key in r.parts)
             n = sum(r.parts[measure.key][1] for r in rows if measure.key in r.parts)
             totals[key] = total / n if n else None
@@ -335,10 +344,17 @@ def view_totals(view: SurfaceView, rows: Sequence[SurfaceRow]) -> dict[str, floa
             present = [v for r in rows if (v := r.values.get(key)) is not None]
             totals[key] = sum(present) if present else (0 if measure.kind == "counter" else None)
     for ratio in spec.ratios:
-        num = _sum_of(totals, spec, ratio.numerator)
-        den = _sum_of(totals, spec, ratio.denominator)
+        having = [r for r in rows if _sum_of(r.values, spec, ratio.numerator) is not None]
+        num = _total(having, spec, ratio.numerator)
+        den = _total(having, spec, ratio.denominator)
         totals[ratio.key] = num / den if num is not None and den else None
     if spec.priced is not None:
         totals["cost_usd"] = sum(r.values.get("cost_usd") or 0.0 for r in rows)
         totals["usd_per_hour"] = sum(r.values.get("usd_per_hour") or 0.0 for r in rows)
     return totals
+
+
+def _total(rows: Sequence[SurfaceRow], spec: ViewSpec, keys: Sequence[str]) -> float | None:
+    """Σ over rows of Σ over keys (None when no row has any of them)."""
+    found = [v for r in rows if (v := _sum_of(r.values, spec, keys)) is not None]
+    return sum(found) if found else None

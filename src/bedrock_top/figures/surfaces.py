@@ -78,6 +78,19 @@ class Rollup:
 
 
 @dataclass(frozen=True, slots=True)
+class QuotaSpec:
+    """A per-model tokens-per-minute quota of a view: Service Quotas names it
+    ``<prefix><model>``; the busiest complete minute of the last 60, summed over every row of
+    that model (a quota is per model, whatever the project), is its peak."""
+
+    key: str  # "input_tpm": row figures input_tpm_limit and input_tpm_peak_pct
+    label: str
+    prefix: str
+    measure: str  # the counter the quota counts
+    dimension: str  # the dimension naming the model
+
+
+@dataclass(frozen=True, slots=True)
 class ViewSpec:
     """One view: a namespace and the dimension sets that make its rows.
 
@@ -101,6 +114,7 @@ class ViewSpec:
     # Money from the model dimension's price: (dimension, input measure, output measure)
     priced: tuple[str, str, str] | None = None
     backlog: bool = False  # a queue: gauges first, the figures are levels and drain rates
+    quotas: tuple[QuotaSpec, ...] = ()
 
     @property
     def measure_keys(self) -> tuple[str, ...]:
@@ -179,6 +193,24 @@ MANTLE: Final = ViewSpec(
         Rollup(("Model",), "TotalOutputTokens", "output_tokens"),
     ),
     priced=("Model", "input_tokens", "output_tokens"),
+    # Separate from the runtime quotas, even for the same model; no RPM quota. Input TPM
+    # excludes cache reads, which TotalInputTokens may include: the percentage may read high.
+    quotas=(
+        QuotaSpec(
+            "input_tpm",
+            "In TPM %",
+            "Bedrock Mantle input tokens per minute for ",
+            "input_tokens",
+            "Model",
+        ),
+        QuotaSpec(
+            "output_tpm",
+            "Out TPM %",
+            "Bedrock Mantle output tokens per minute for ",
+            "output_tokens",
+            "Model",
+        ),
+    ),
 )
 
 AGENTS: Final = ViewSpec(

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bedrock_top.figures.snapshot import Snapshot
+from bedrock_top.figures.surface_quotas import quota_keys
 from bedrock_top.figures.surface_rows import SurfaceRow, SurfaceView, view_totals
 from bedrock_top.figures.surfaces import percentile_keys, snake, window_key
 from bedrock_top.output.render import (
@@ -33,20 +34,32 @@ def figure_keys(view: SurfaceView) -> list[str]:
         keys.append(window_key(measure))
         keys.extend(key for _, key in percentile_keys(measure))
     keys.extend(ratio.key for ratio in spec.ratios)
+    keys.extend(quota_keys(spec.quotas))
     if spec.priced is not None:
         keys += ["cost_usd", "usd_per_hour"]
     return keys
 
 
 def _row_dict(view: SurfaceView, row: SurfaceRow) -> dict[str, Any]:
-    out = row.to_dict()
-    for key in figure_keys(view):
-        out.setdefault(key, None)  # a figure the row does not publish: null, never absent
-    return round_figures(out, rates=_ratio_keys(view))
+    """A row in the contract's order: region, account, every dimension of the view (null
+    where the row has none), then every figure (null where it does not publish it)."""
+    found = row.to_dict()
+    out: dict[str, Any] = {"region": row.region}
+    if row.account is not None:
+        out["account"] = row.account
+    out.update({snake(d): found.get(snake(d)) for d in view.spec.dimensions})
+    out.update({k: found.get(k) for k in figure_keys(view)})
+    return round_figures(out, rates=_float_keys(view))
 
 
-def _ratio_keys(view: SurfaceView) -> frozenset[str]:
-    return frozenset(r.key for r in view.spec.ratios)
+def _float_keys(view: SurfaceView) -> frozenset[str]:
+    """Figures written to 1e-6 (ratios, averages that are not latencies, levels): their
+    binary noise means nothing."""
+    spec = view.spec
+    keys = {r.key for r in spec.ratios}
+    keys |= {window_key(m) for m in spec.measures if m.kind != "counter" and m.unit != "ms"}
+    keys |= {k for m in spec.measures if m.unit != "ms" for _, k in percentile_keys(m)}
+    return frozenset(keys)
 
 
 def view_json_dict(
@@ -65,7 +78,7 @@ def view_json_dict(
         },
         "regions": list(snapshot.regions),
         "rows": [_row_dict(view, r) for r in rows],
-        "totals": round_figures(view_totals(view, rows), rates=_ratio_keys(view)),
+        "totals": round_figures(view_totals(view, rows), rates=_float_keys(view)),
         "checks": [c.to_dict() for c in view.checks],
         "unknown_metrics": list(view.unknown),
         "api": api_dict(snapshot, api_usd_per_1000),
@@ -118,9 +131,10 @@ def render_view_table(
     else:
         lines.append(f"no {spec.name} metrics in {spec.namespace} in this window")
     api = snapshot.api
+    count = f"{len(rows)} row{'' if len(rows) == 1 else 's'}"
     lines.extend(
         wrap(
-            f"{len(rows)} rows; API: {api.get_metric_data_calls} GetMetricData + "
+            f"{count}; API: {api.get_metric_data_calls} GetMetricData + "
             f"{api.list_metrics_calls} ListMetrics calls, {api.metrics_requested} metrics "
             "requested",
             width,

@@ -819,7 +819,12 @@ class BedrockTopApp(App[int]):
         if not name:
             return
         matches = [v for v in VIEW_NAMES if v.startswith(name)]
-        if len(matches) != 1:
+        if name in VIEW_NAMES:
+            matches = [name]
+        if len(matches) > 1:
+            self._set_status(f"{name!r} could be: {' '.join(matches)}")
+            return
+        if not matches:
             self._set_status(f"no view {name!r}: {' '.join(VIEW_NAMES)}")
             return
         self.switch_view(matches[0])

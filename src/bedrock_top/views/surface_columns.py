@@ -23,6 +23,7 @@ from bedrock_top.views.columns import (
     COLUMNS_BY_KEY,
     DEFAULT_SORT_LIVE,
     DEFAULT_SORT_ONCE,
+    QUOTA_LEVELS,
     SPARK_KEY,
     Column,
     Kind,
@@ -49,6 +50,20 @@ def _value(key: str) -> Callable[[SurfaceRow], Value]:
 
 def _latest(key: str) -> Callable[[SurfaceRow], Value]:
     return lambda row: row.latest.get(key) if row.full or key in row.latest else None
+
+
+def _quota_value(key: str) -> Callable[[SurfaceRow], Value]:
+    """A quota percentage (0-100 in the row) as a ratio, the pct columns' unit."""
+
+    def value(row: SurfaceRow) -> Value:
+        found = row.values.get(key)
+        return found / 100 if found is not None else None
+
+    return value
+
+
+def _quota_unknown(row: SurfaceRow) -> bool:
+    return row.quota_unknown
 
 
 def short_value(value: str) -> str:
@@ -84,7 +99,7 @@ def _measure_columns(measure: Measure, priority: int, rate_priority: int) -> lis
         return [Column(key, measure.label, "count", "minute", _value(key), priority,
                        f"{measure.description}, newest complete minute")]  # fmt: skip
     kind: Kind = "latency" if measure.unit == "ms" else "rate"
-    label = measure.label if measure.unit != "ms" else f"{measure.label} avg"
+    label = measure.label if measure.unit == "tokens_per_minute" else f"{measure.label} avg"
     return [
         Column(key, label, kind, "window", _value(key), priority, f"mean {measure.description}"),
         *(
@@ -116,12 +131,28 @@ def view_columns(spec: ViewSpec) -> tuple[Column, ...]:
             Column(ratio.key, ratio.label, kind, "window" if ratio.percent else "",
                    _value(ratio.key), 2, ratio.description)
         )  # fmt: skip
+    for quota in spec.quotas:
+        key = f"{quota.key}_peak_pct"
+        columns.append(
+            Column(key, quota.label, "pct", "hour", _quota_value(key), 2,
+                   f"{quota.label.removesuffix(' %')} quota used (all projects of the model)",
+                   levels=QUOTA_LEVELS, unknown=_quota_unknown)
+        )  # fmt: skip
     if spec.priced is not None:
         columns.append(Column("usd_per_hour", "$/h", "usd", "recent", _value("usd_per_hour"), 2,
                               "USD per hour at the token rate"))  # fmt: skip
         columns.append(Column("cost_usd", "$", "usd", "window", _value("cost_usd"), 3,
                               "USD spent"))  # fmt: skip
     return tuple(columns)
+
+
+def views_help() -> str:
+    """One line per view for ``--help``: its name, namespace and what a row is."""
+    lines = [f"  {MODELS_VIEW:<17}AWS/Bedrock: one row per model id (the default)"]
+    for spec in SURFACES_BY_NAME.values():
+        rows = " + ".join(DIMENSION_LABELS.get(d, d).lower() for d in spec.levels[0])
+        lines.append(f"  {spec.name:<17}{spec.namespace}: one row per {rows}")
+    return "\n".join(lines)
 
 
 def columns_of(view: str) -> Mapping[str, Column]:
