@@ -19,6 +19,7 @@ from bedrock_top.config import Settings
 from bedrock_top.demo.cloudwatch import DemoCloudWatch
 from bedrock_top.demo.quotas import DemoQuotaClients
 from bedrock_top.figures.pricing import PriceTable, cost_function
+from bedrock_top.figures.surfaces import MODELS_VIEW, VIEW_NAMES
 from bedrock_top.services.quota_fetch import QuotaSource
 from bedrock_top.services.quota_keeper import QuotaKeeper
 from bedrock_top.tui.app import BedrockTopApp
@@ -42,7 +43,10 @@ async def shoot(
     clock = lambda: FROZEN  # noqa: E731 - a frozen clock
     clients = {"us-east-1": DemoCloudWatch(seed=1, clock=clock)}
     prices = PriceTable.load(cache_path=OUT / "no-cache.json")  # bundled prices only
-    poller = Poller(clients, PollSettings(), clock=clock, cost_of=cost_function(prices))
+    view = str(settings.get("view", MODELS_VIEW))
+    # Every view polled, as the live monitor does (the view bar counts their rows).
+    poll = PollSettings(views=VIEW_NAMES, visible=view)
+    poller = Poller(clients, poll, clock=clock, cost_of=cost_function(prices))
     demo = DemoQuotaClients(seed=1, clock=clock)
     source = QuotaSource("us-east-1", lambda: (demo, demo, demo), None, clock)
     quotas = QuotaKeeper({"us-east-1": source}, clock=clock)
@@ -79,6 +83,9 @@ async def main() -> None:
     async def events(pilot: Pilot[int]) -> None:
         await pilot.press("a")
 
+    async def mantle_detail(pilot: Pilot[int]) -> None:  # per-inference token percentiles
+        await pilot.press("enter")
+
     async def quota(pilot: Pilot[int]) -> None:  # the fullest quota's detail, its reasons
         await pilot.press("home", "enter")
         await settle(pilot)
@@ -94,6 +101,9 @@ async def main() -> None:
     ):
         print(await shoot(name, steps, size))
     print(await shoot("quota", quota, (160, 50), sort="quota"))
+    for view in ("mantle", "guardrails", "agents", "batch"):
+        print(await shoot(f"view-{view}", nothing, SIZE, view=view))
+    print(await shoot("view-mantle-detail", mantle_detail, SIZE, view="mantle"))
 
 
 if __name__ == "__main__":

@@ -146,6 +146,24 @@ def _counter(key: str, names: str | tuple[str, ...], label: str, what: str) -> M
     return Measure(key, (names,) if isinstance(names, str) else names, "counter", label, what)
 
 
+def _request_errors(throttles: str, client: str, server: str) -> tuple[Measure, ...]:
+    """A namespace's throttled, 4xx and 5xx requests (throttles are in neither error)."""
+    return (
+        _counter("throttles", throttles, "Thr", "throttled requests (429)"),
+        _counter("client_errors", client, "Cli err", "4xx requests (not throttles)"),
+        _counter("server_errors", server, "Srv err", "5xx requests"),
+    )
+
+
+ERROR_RATE: Final = Ratio(
+    "error_rate",
+    "Err %",
+    ("client_errors", "server_errors"),
+    ("invocations",),
+    "(client + server errors) / requests",
+)
+
+
 def _latency(key: str, name: str, label: str, what: str) -> Measure:
     return Measure(key, (name,), "mean", label, what, "ms", PERCENTILES)
 
@@ -233,15 +251,13 @@ AGENTS: Final = ViewSpec(
             "Model inv",
             "model calls made by the agent",
         ),
-        _counter("throttles", "InvocationThrottles", "Thr", "throttled agent requests"),
+        *_request_errors("InvocationThrottles", "InvocationClientErrors", "InvocationServerErrors"),
         _counter(
             "model_throttles",
             "ModelInvocationThrottles",
             "Model thr",
             "model calls throttled by Bedrock",
         ),
-        _counter("client_errors", "InvocationClientErrors", "Cli err", "4xx agent requests"),
-        _counter("server_errors", "InvocationServerErrors", "Srv err", "5xx agent requests"),
         # (the page also misspells the first one ModelInvocationCLientErrors)
         _counter(
             "model_client_errors",
@@ -268,13 +284,7 @@ AGENTS: Final = ViewSpec(
     sort="invocations",
     spark="invocations",
     ratios=(
-        Ratio(
-            "error_rate",
-            "Err %",
-            ("client_errors", "server_errors"),
-            ("invocations",),
-            "(client + server errors) / requests",
-        ),
+        ERROR_RATE,
         Ratio(
             "throttle_rate",
             "Thr %",
@@ -300,9 +310,7 @@ GUARDRAILS: Final = ViewSpec(
             "requests a guardrail blocked or masked",
         ),
         _counter("text_units", "TextUnitCount", "Text units", "text units consumed (billed)"),
-        _counter("throttles", "InvocationThrottles", "Thr", "throttled requests"),
-        _counter("client_errors", "InvocationClientErrors", "Cli err", "4xx requests"),
-        _counter("server_errors", "InvocationServerErrors", "Srv err", "5xx requests"),
+        *_request_errors("InvocationThrottles", "InvocationClientErrors", "InvocationServerErrors"),
     ),
     heartbeat="invocations",
     sort="invocations",
@@ -315,13 +323,7 @@ GUARDRAILS: Final = ViewSpec(
             ("invocations",),
             "requests intervened / requests",
         ),
-        Ratio(
-            "error_rate",
-            "Err %",
-            ("client_errors", "server_errors"),
-            ("invocations",),
-            "(client + server errors) / requests",
-        ),
+        ERROR_RATE,
     ),
 )
 
@@ -332,14 +334,12 @@ KNOWLEDGE_BASES: Final = ViewSpec(
     levels=(("Operation", "KnowledgeBaseId"), ("Operation",)),
     measures=(
         _counter("invocations", "Invocations", "Inv", "requests, including failed ones"),
-        _counter("client_errors", "ClientErrors", "Cli err", "4xx requests (not throttles)"),
-        _counter("server_errors", "ServerErrors", "Srv err", "5xx requests"),
-        _counter("throttles", "Throttles", "Thr", "throttled requests (429)"),
+        *_request_errors("Throttles", "ClientErrors", "ServerErrors"),
         Measure(
             "iterations",
             ("TotalIterationCount",),
             "mean",
-            "Iter avg",
+            "Iter",
             "agentic retrieval iterations per request",
             percentiles=PERCENTILES,
         ),
@@ -347,15 +347,7 @@ KNOWLEDGE_BASES: Final = ViewSpec(
     heartbeat="invocations",
     sort="invocations",
     spark="invocations",
-    ratios=(
-        Ratio(
-            "error_rate",
-            "Err %",
-            ("client_errors", "server_errors"),
-            ("invocations",),
-            "(client + server errors) / requests",
-        ),
-    ),
+    ratios=(ERROR_RATE,),
 )
 
 BATCH: Final = ViewSpec(

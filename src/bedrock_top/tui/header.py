@@ -181,11 +181,11 @@ def _surface_line(line: Text, view: SurfaceView, state: HeaderState) -> None:
     spec = view.spec
     totals = view_totals(view, view.rows)
     window = fmt_span(state.window_s)
-    line.append(f"{spec.title} ", style="bold")
+    line.append(spec.title, style="bold")
     heartbeat = spec.measure(spec.heartbeat)
     if heartbeat.kind == "counter":
         rate = sum(r.latest.get(heartbeat.key) or 0.0 for r in view.rows)
-        line.append(f"│ per min {fmt_count(round(rate))} {heartbeat.label.lower()} ")
+        line.append(f" │ per min {fmt_count(round(rate))} {heartbeat.label.lower()}")
     counts = [
         f"{fmt_count(value)} {m.label.lower()}"
         for m in spec.measures[:4]
@@ -197,9 +197,9 @@ def _surface_line(line: Text, view: SurfaceView, state: HeaderState) -> None:
         if m.kind == "gauge" and (value := totals.get(window_key(m))) is not None
     ]
     if counts:
-        line.append(f"│ {window}: " + " · ".join(counts))
+        line.append(f" │ {window}: " + " · ".join(counts))
     if levels:  # levels are the newest complete minute's, not window sums
-        line.append("│ now: " + " · ".join(levels))
+        line.append(" │ now: " + " · ".join(levels))
     if spec.priced is not None:
         spend = totals.get("usd_per_hour") or 0.0
         line.append(f" │ spend {fmt_usd(spend)}/h", style="bold")

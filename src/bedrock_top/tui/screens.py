@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from rich.table import Table
 from rich.text import Text
@@ -26,9 +26,6 @@ MAX_DETAIL_CHARTS = 16
 def detail_summary(row: ModelRow) -> Table:
     """Window figures of one model as a compact two-column table."""
     w = row.window
-    table = Table.grid(padding=(0, 2))
-    for _ in range(4):
-        table.add_column()
     pairs = [
         ("Invocations", fmt_count(w.invocations)),
         ("Input tokens", fmt_count(w.input_tokens)),
@@ -59,6 +56,14 @@ def detail_summary(row: ModelRow) -> Table:
         ("Cost now (15m rate)", f"{fmt_usd(cost.usd_per_hour)}/hour" if cost else "?"),
         ("Cache savings", fmt_usd(cost.cache_savings_usd) if cost else "?"),
     ]
+    return pairs_table(pairs)
+
+
+def pairs_table(pairs: Sequence[tuple[str, str]]) -> Table:
+    """(label, figure) pairs, two per line: a detail screen's summary."""
+    table = Table.grid(padding=(0, 2))
+    for _ in range(4):
+        table.add_column()
     for i in range(0, len(pairs), 2):
         cells: list[str | Text] = []
         for label, value in pairs[i : i + 2]:

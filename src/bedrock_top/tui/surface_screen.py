@@ -5,7 +5,6 @@ roll-up checks that concern it, and a chart per measure."""
 from __future__ import annotations
 
 from rich.table import Table
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
@@ -15,6 +14,7 @@ from textual.widgets import Footer, Static
 from bedrock_top.figures.snapshot import Snapshot
 from bedrock_top.figures.surface_rows import SurfaceRow, SurfaceView
 from bedrock_top.tui.charts import ChartBox, chart_row
+from bedrock_top.tui.screens import pairs_table
 from bedrock_top.views.cells import choose_style, row_cell
 from bedrock_top.views.columns import header
 from bedrock_top.views.panels import surface_charts
@@ -25,9 +25,6 @@ MAX_CHARTS = 14
 
 def surface_summary(view: SurfaceView, row: SurfaceRow, window_s: int) -> Table:
     """Every figure of the row (dimensions first, whole), two per line."""
-    table = Table.grid(padding=(0, 2))
-    for _ in range(4):
-        table.add_column()
     pairs: list[tuple[str, str]] = [(name, value) for name, value in row.dims]
     for column in view_columns(view.spec):
         if column.kind == "text":
@@ -45,12 +42,7 @@ def surface_summary(view: SurfaceView, row: SurfaceRow, window_s: int) -> Table:
                     f"{check.published:,.0f} vs rows {check.rows_sum:,.0f} {mark}",
                 )
             )
-    for i in range(0, len(pairs), 2):
-        cells: list[str | Text] = []
-        for label, value in pairs[i : i + 2]:
-            cells += [Text(label, style="dim"), Text(value, style="bold")]
-        table.add_row(*cells)
-    return table
+    return pairs_table(pairs)
 
 
 class SurfaceDetailScreen(Screen[None]):
