@@ -4,6 +4,10 @@ screen are the view's own."""
 
 from __future__ import annotations
 
+import csv
+import io
+from pathlib import Path
+
 from rich.console import Console
 from textual.widgets import Input, Static
 
@@ -206,3 +210,24 @@ async def test_view_from_settings_and_a_network_fault_keeps_its_rows_stale() -> 
         await poll_now(pilot)
         assert "LIVE" in str(app.query_one(HeaderBar).render())
         assert app.table.row_keys == keys or set(app.table.row_keys) == set(keys)
+
+
+async def test_export_in_a_view_writes_that_views_csv(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(200, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("4")
+        await settle(pilot)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert "exported 2 rows" in status(app)
+        (path,) = tmp_path.glob("bedrock-top-*.csv")
+        lines = list(csv.DictReader(io.StringIO(path.read_text())))
+        assert app.shown is not None
+        rows = {r.dim("guardrail_arn"): r for r in app.shown.surfaces["guardrails"].rows}
+        assert {line["guardrail_arn"] for line in lines} == set(rows)
+        for line in lines:
+            row = rows[line["guardrail_arn"]]
+            assert int(line["invocations"]) == row.values["invocations"]
+            # The export asks for every figure: the window percentiles are there too.
+            assert line["latency_p90_ms"] != ""

@@ -6,14 +6,15 @@ gauge its newest complete period), plus the roll-up checks of a view's own consi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
-from bedrock_top.figures.catalog import SAMPLE_COUNT, SUM
+from bedrock_top.figures.catalog import AVERAGE, SAMPLE_COUNT, SUM
 from bedrock_top.figures.row_figures import CostOf, WindowFigures, recent_periods
-from bedrock_top.figures.series import ModelSeries, copy_points
+from bedrock_top.figures.series import ModelSeries, Ring, copy_points
 from bedrock_top.figures.surfaces import (
+    Kind,
     Rollup,
     ViewSpec,
     percentile_keys,
@@ -164,6 +165,11 @@ class Window:
     def count(self) -> int:
         return (self.end - self.start) // self.period
 
+    @property
+    def newest(self) -> int:
+        """Start of the newest complete period."""
+        return self.start + self.latest_index * self.period
+
 
 def build_surface_row(
     spec: ViewSpec,
@@ -182,8 +188,6 @@ def build_surface_row(
     latest: dict[str, float | None] = {}
     series: dict[str, Series] = {}
     parts: dict[str, tuple[float, float]] = {}
-    t = window.start + window.latest_index * window.period
-    per_minute = window.period / 60
     for measure in spec.measures:
         key = window_key(measure)
         if measure.key not in stored.metric_names:
@@ -191,39 +195,13 @@ def build_surface_row(
                 values[key] = 0  # some (errors, throttles) are published only when they occur
                 latest[measure.key] = 0.0
             continue
-        sums = stored.rings.get((measure.key, SUM))
-        if sums is None:
+        read = _READERS[measure.kind](measure.key, stored, window)
+        if read is None:
             values[key] = None  # not polled now (a heartbeat): unknown, not 0
             continue
-        total = sums.total(window.start, window.end)
-        newest = sums.get(t) if window.latest_index >= 0 else None
-        points = copy_points(
-            sums.window_copy(window.start, window.end), window.start, window.period
-        )
-        if measure.kind == "counter":
-            values[key] = int(total) if total.is_integer() else total
-            latest[measure.key] = (newest or 0.0) / per_minute
-            series[measure.key] = points
-        else:
-            counts_ring = stored.rings.get((measure.key, SAMPLE_COUNT))
-            if counts_ring is None:
-                values[key] = None
-                continue
-            counts = copy_points(
-                counts_ring.window_copy(window.start, window.end), window.start, window.period
-            )
-            means = tuple(
-                s / c if s is not None and c else None for s, c in zip(points, counts, strict=True)
-            )
-            series[measure.key] = means
-            n = counts_ring.total(window.start, window.end)
-            parts[measure.key] = (total, n)
-            latest[measure.key] = _newest(means, window.latest_index)
-            values[key] = (
-                _newest(means, window.latest_index)
-                if measure.kind == "gauge"
-                else (total / n if n else None)
-            )
+        values[key], latest[measure.key], series[measure.key], found = read
+        if found is not None:
+            parts[measure.key] = found
         for stat, pkey in percentile_keys(measure):
             values[pkey] = stored.window_stats.get((measure.key, stat))
     for ratio in spec.ratios:
@@ -247,6 +225,57 @@ def build_surface_row(
         full,
         quota_unknown,
     )
+
+
+# (window figure, newest complete period's figure, per-period series, (ΣSum, ΣSampleCount)),
+# or None when the series is not held (not polled now)
+Read = tuple[float | None, float | None, Series, tuple[float, float] | None]
+
+
+def _points(ring: Ring, window: Window) -> Series:
+    return copy_points(ring.window_copy(window.start, window.end), window.start, window.period)
+
+
+def _read_counter(key: str, stored: ModelSeries, window: Window) -> Read | None:
+    """The window's sum; the newest complete period per minute."""
+    sums = stored.rings.get((key, SUM))
+    if sums is None:
+        return None
+    total = sums.total(window.start, window.end)
+    newest = sums.get(window.newest) if window.latest_index >= 0 else None
+    value = int(total) if total.is_integer() else total
+    return value, (newest or 0.0) * 60 / window.period, _points(sums, window), None
+
+
+def _read_mean(key: str, stored: ModelSeries, window: Window) -> Read | None:
+    """ΣSum / ΣSampleCount over the window; per period Sum / SampleCount."""
+    sums, counts = stored.rings.get((key, SUM)), stored.rings.get((key, SAMPLE_COUNT))
+    if sums is None or counts is None:
+        return None
+    points = _points(sums, window)
+    means = tuple(
+        s / c if s is not None and c else None
+        for s, c in zip(points, _points(counts, window), strict=True)
+    )
+    total, n = sums.total(window.start, window.end), counts.total(window.start, window.end)
+    return total / n if n else None, _newest(means, window.latest_index), means, (total, n)
+
+
+def _read_gauge(key: str, stored: ModelSeries, window: Window) -> Read | None:
+    """A level: the newest complete period's average (one metric: Average per period)."""
+    averages = stored.rings.get((key, AVERAGE))
+    if averages is None:
+        return None
+    levels = _points(averages, window)
+    newest = _newest(levels, window.latest_index)
+    return newest, newest, levels, None
+
+
+_READERS: Final[dict[Kind, Callable[[str, ModelSeries, Window], Read | None]]] = {
+    "counter": _read_counter,
+    "mean": _read_mean,
+    "gauge": _read_gauge,
+}
 
 
 def _newest(values: Sequence[float | None], latest_index: int) -> float | None:
@@ -288,7 +317,7 @@ def _money(
     if window.latest_index >= 0:
         n = min(recent_periods(window.period), window.latest_index + 1)
         minutes = n * window.period / 60
-        t = window.start + window.latest_index * window.period
+        t = window.newest
         for key, measure_key in (("input_tokens", input_key), ("output_tokens", output_key)):
             ring = stored.rings.get((measure_key, SUM))
             recent[key] = ring.recent_total(t, n) / minutes if ring is not None else 0.0

@@ -14,22 +14,22 @@ import re
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from bedrock_top.figures.catalog import SAMPLE_COUNT, SUM
+from bedrock_top.figures.catalog import AVERAGE, SAMPLE_COUNT, SUM
 
 # How a metric's per-period values add up over a window:
 # "counter": one Sum per period; the window figure is the sum (exact).
 # "mean": Sum and SampleCount per period; the window figure is ΣSum / ΣSampleCount (exact,
 #   never an average of averages): latencies, and rates published as one datum per minute.
-# "gauge": a level (a backlog); Sum and SampleCount per period, the figure is the newest
+# "gauge": a level (a backlog); Average per period (one metric), the figure is the newest
 #   complete period's average, never a sum over time.
 Kind = Literal["counter", "mean", "gauge"]
 # What a figure is measured in (the column style follows it).
-Unit = Literal["count", "ms", "tokens_per_minute", "gigabytes"]
+Unit = Literal["count", "ms", "tokens_per_minute"]
 
 PERIOD_STATS: Final[dict[Kind, tuple[str, ...]]] = {
     "counter": (SUM,),
     "mean": (SUM, SAMPLE_COUNT),
-    "gauge": (SUM, SAMPLE_COUNT),
+    "gauge": (AVERAGE,),
 }
 PERCENTILES: Final = ("p50", "p90", "p99")
 
