@@ -1,5 +1,5 @@
-"""Benchmarks of the core (no terminal): API calls, monitoring cost, poll processing (alone and
-end to end through botocore), memory.
+"""Benchmarks of the core (no terminal): API calls, monitoring cost, poll processing (alone,
+with the other views' rows, and end to end through botocore), memory.
 
     .venv/bin/python benchmarks/bench_core.py            # full run, ~5 minutes on 2 cores
     .venv/bin/python benchmarks/bench_core.py --quick    # tiny sizes (the smoke test uses it)
@@ -20,9 +20,10 @@ import subprocess
 import sys
 import time
 import tracemalloc
-from collections.abc import Iterator, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import botocore.session
 from botocore.awsrequest import AWSResponse
@@ -31,26 +32,39 @@ from botocore.parsers import create_parser
 from botocore.serialize import JSONSerializer
 
 from bedrock_top.cloudwatch import wire
+from bedrock_top.cloudwatch.discovery import CloudWatchClient
 from bedrock_top.cloudwatch.plan import MAX_QUERIES_PER_CALL
 from bedrock_top.cloudwatch.settings import PollSettings
 from bedrock_top.cloudwatch.source import Poller
+from bedrock_top.cloudwatch.surface_poll import SurfacePoll
 from bedrock_top.demo.cloudwatch import DemoCloudWatch
 from bedrock_top.demo.quotas import DemoQuotaClients
 from bedrock_top.figures.catalog import METRICS_BY_KEY, naive_metrics_per_model
 from bedrock_top.figures.pricing import PriceTable, cost_function
+from bedrock_top.figures.snapshot import Snapshot
+from bedrock_top.figures.surfaces import MODELS_VIEW, SURFACES_BY_NAME, VIEW_NAMES
 from bedrock_top.services import aws
 from bedrock_top.services.quota_fetch import QuotaSource
 from bedrock_top.services.quota_keeper import QuotaKeeper
 
-# Made-up models at scale, shared with the tests.
+# Made-up models and view rows at scale, shared with the tests.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from support.demo_models import synthetic_profiles
+from support.demo_views import ViewMix, ViewsCloudWatch
 
 ROOT = Path(__file__).resolve().parent
 # The bundled price table, as the app polls with (a user's refreshed cache left out).
 PRICES = PriceTable.load(cache_path=Path("/nonexistent/bedrock-top-bench-prices.json"))
 RESULTS = ROOT / "results"
 START = 1_790_000_030.0
+# 1,000 rows over every view (50 for --quick): models, Mantle project x model
+# pairs, guardrail versions, agent aliases x models, knowledge bases, batch models.
+VIEW_MIX = ViewMix(
+    models=400, mantle=150, guardrails=150, agents=100, knowledge_bases=100, batch=100
+)
+QUICK_VIEW_MIX = ViewMix(models=20, mantle=8, guardrails=7, agents=5, knowledge_bases=5, batch=5)
+# Each view in turn on screen (polled in full), the others on heartbeat.
+VISIBLE_VIEWS = VIEW_NAMES
 
 
 class Clock:
@@ -64,10 +78,11 @@ class Clock:
 class Recorder:
     """Wraps a backend and keeps every response, in order, for replay."""
 
-    def __init__(self, inner: DemoCloudWatch) -> None:
+    def __init__(self, inner: CloudWatchClient) -> None:
         self.inner = inner
         self.responses: list[Mapping[str, Any]] = []
         self.queries: list[int] = []
+        self.namespaces: Counter[str] = Counter()  # queries per namespace
 
     def list_metrics(self, **kwargs: Any) -> Mapping[str, Any]:
         response = self.inner.list_metrics(**kwargs)
@@ -78,6 +93,9 @@ class Recorder:
         response = self.inner.get_metric_data(**kwargs)
         self.responses.append(response)
         self.queries.append(len(kwargs["MetricDataQueries"]))
+        self.namespaces.update(
+            q["MetricStat"]["Metric"]["Namespace"] for q in kwargs["MetricDataQueries"]
+        )
         return response
 
 
@@ -121,12 +139,15 @@ def api_calls(models: int) -> dict[str, Any]:
     return out
 
 
-def monitoring_cost(hours: float, quotas: bool = True) -> dict[str, Any]:
+def monitoring_cost(hours: float, quotas: bool = True, views: bool = False) -> dict[str, Any]:
     """Metrics requested per hour at default settings on the demo workload (with the demo
     account's quotas, as the live monitor reads them) vs a naive poller asking every
-    catalogue metric-statistic of every discovered model every interval."""
+    catalogue metric-statistic of every discovered model every interval. ``views``: as the
+    live monitor runs, every other view kept on its heartbeat, against a naive poller that
+    also asks every metric-statistic of every view row."""
     clock = Clock()
-    poller = Poller({"us-east-1": DemoCloudWatch(seed=0, clock=clock)}, PollSettings(), clock)
+    settings = PollSettings(views=VIEW_NAMES) if views else PollSettings()
+    poller = Poller({"us-east-1": DemoCloudWatch(seed=0, clock=clock)}, settings, clock)
     keeper = None
     if quotas:
         demo = DemoQuotaClients(seed=0, clock=clock)
@@ -138,9 +159,11 @@ def monitoring_cost(hours: float, quotas: bool = True) -> dict[str, Any]:
         if keeper is not None:  # as the app: after the poll, when due
             keeper.update(poller)
         clock.now += 60
-    models = len(poller.regions["us-east-1"].models)
+    region = poller.regions["us-east-1"]
+    models = len(region.models)
     ours = poller.usage().metrics_requested / hours
-    naive = naive_metrics_per_model() * models * polls / hours
+    per_poll = naive_metrics_per_model() * models + naive_view_metrics(region.surfaces)
+    naive = per_poll * polls / hours
     active = [s for s in poller.regions["us-east-1"].models.values() if s.rings]
     return {
         "models": models,
@@ -151,22 +174,70 @@ def monitoring_cost(hours: float, quotas: bool = True) -> dict[str, Any]:
         "naive_usd_per_day": naive * 24 * 0.01 / 1000,
         "models_active_at_end": len(active),
         "quotas": quotas,
+        "views": views,
+        "view_rows": sum(len(v.rows) for v in region.surfaces.listings.values()),
     }
 
 
-def record(models: int) -> tuple[list[Mapping[str, Any]], list[Mapping[str, Any]]]:
-    """The demo backend's answers to a first and a steady-state poll, in call order, as
-    bedrock-top's own clients deliver them: timestamps as epoch seconds (``wire``), not the
-    datetimes of boto3's default parsing (and of the demo)."""
+def naive_view_metrics(surfaces: SurfacePoll) -> int:
+    """What a naive poller asks per poll of the views: every spelling of every measure, with
+    every statistic and percentile, for every row, and every roll-up series."""
+    total = 0
+    for name, listing in surfaces.listings.items():
+        spec = SURFACES_BY_NAME[name]
+        per_row = sum(
+            len(m.names) * (len(m.period_stats) + len(m.percentiles)) for m in spec.measures
+        )
+        total += per_row * len(listing.rows) + len(listing.rollups)
+    return total
+
+
+class Recorded(NamedTuple):
+    """A first and a steady-state poll as recorded: the answers in call order (timestamps as
+    epoch seconds), the queries of each GetMetricData call, the steady poll's queries per
+    namespace, and the steady poll's snapshot."""
+
+    first: list[Mapping[str, Any]]
+    steady: list[Mapping[str, Any]]
+    first_queries: list[int]
+    steady_queries: list[int]
+    steady_namespaces: dict[str, int]
+    snapshot: Snapshot
+
+
+def record_polls(
+    backend_for: Callable[[Clock], CloudWatchClient], settings: PollSettings
+) -> Recorded:
+    """A backend's answers to a first and a steady-state poll, in call order, as bedrock-top's
+    own clients deliver them: timestamps as epoch seconds (``wire``), not the datetimes of
+    boto3's default parsing (and of the demo)."""
     clock = Clock()
-    recorder = Recorder(DemoCloudWatch(seed=1, clock=clock, profiles=synthetic_profiles(1, models)))
-    live = Poller({"us-east-1": recorder}, PollSettings(), clock=clock)
+    recorder = Recorder(backend_for(clock))
+    live = Poller({"us-east-1": recorder}, settings, clock=clock)
     live.poll()
-    first = list(recorder.responses)
+    first, first_queries = list(recorder.responses), list(recorder.queries)
     recorder.responses.clear()
+    recorder.queries.clear()
+    recorder.namespaces.clear()
     clock.now += 60
-    live.poll()
-    return [epoch_stamps(r) for r in first], [epoch_stamps(r) for r in recorder.responses]
+    snapshot = live.poll()
+    return Recorded(
+        [epoch_stamps(r) for r in first],
+        [epoch_stamps(r) for r in recorder.responses],
+        first_queries,
+        list(recorder.queries),
+        dict(recorder.namespaces),
+        snapshot,
+    )
+
+
+def record(models: int) -> tuple[list[Mapping[str, Any]], list[Mapping[str, Any]]]:
+    """The demo backend's answers to a first and a steady-state poll (``record_polls``)."""
+    recorded = record_polls(
+        lambda clock: DemoCloudWatch(seed=1, clock=clock, profiles=synthetic_profiles(1, models)),
+        PollSettings(),
+    )
+    return recorded.first, recorded.steady
 
 
 def epoch_stamps(response: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -182,8 +253,25 @@ def epoch_stamps(response: Mapping[str, Any]) -> Mapping[str, Any]:
 def processing(models: int, repeats: int) -> dict[str, Any]:
     """bedrock-top's own work for one poll (merge responses into series, compute every
     window figure and snapshot) with the backend's answers replayed from memory."""
-    clock = Clock()
     first_responses, steady_responses = record(models)
+    f, s = replayed_polls(first_responses, steady_responses, PollSettings(), repeats)
+    return {
+        "models": models,
+        "first_ms": f,
+        "steady_ms": s,
+        "steady_us_per_model": s * 1000 / models,
+    }
+
+
+def replayed_polls(
+    first_responses: list[Mapping[str, Any]],
+    steady_responses: list[Mapping[str, Any]],
+    settings: PollSettings,
+    repeats: int,
+) -> tuple[float, float]:
+    """Median milliseconds of a first and a steady poll (each with its snapshot) on a fresh
+    poller, the recorded answers replayed from memory: bedrock-top's own work."""
+    clock = Clock()
     # The recorded answers stay alive for the replays; in real use each response is freed
     # after its poll. Keep them (and the demo's caches) out of the garbage collector's way
     # so that only bedrock-top's own work is measured.
@@ -193,26 +281,63 @@ def processing(models: int, repeats: int) -> dict[str, Any]:
     for _ in range(repeats):
         clock.now = START
         replay = Replay(first_responses)
-        poller = Poller(
-            {"us-east-1": replay}, PollSettings(), clock=clock, cost_of=cost_function(PRICES)
-        )
+        poller = Poller({"us-east-1": replay}, settings, clock=clock, cost_of=cost_function(PRICES))
         gc.collect()
         t0 = time.perf_counter()
         poller.poll()
         first.append(time.perf_counter() - t0)
+        assert replay.index == len(first_responses)  # the same calls as when recorded
         clock.now += 60
         replay.responses, replay.index = steady_responses, 0
         t0 = time.perf_counter()
         poller.poll()
         steady.append(time.perf_counter() - t0)
+        assert replay.index == len(steady_responses)
     gc.unfreeze()
-    f, s = statistics.median(first) * 1000, statistics.median(steady) * 1000
-    return {
-        "models": models,
-        "first_ms": f,
-        "steady_ms": s,
-        "steady_us_per_model": s * 1000 / models,
-    }
+    return statistics.median(first) * 1000, statistics.median(steady) * 1000
+
+
+def views_processing(
+    mix: ViewMix, visible: str, repeats: int, baseline: Mapping[str, Any]
+) -> dict[str, Any]:
+    """``processing`` for rows spread over every view: ``visible`` polled in full, the
+    others (models included, when another view is on screen) for their heartbeat, all their
+    queries in the same GetMetricData calls; the answers of ``ViewsCloudWatch`` (the demo
+    for the models, made-up rows for the views) replayed from memory. ``baseline``: the
+    same run's ``processing`` of as many models alone."""
+    settings = PollSettings(views=VIEW_NAMES, visible=visible)
+    recorded = record_polls(
+        lambda clock: ViewsCloudWatch(
+            DemoCloudWatch(seed=1, clock=clock, profiles=synthetic_profiles(1, mix.models)),
+            mix,
+            clock,
+        ),
+        settings,
+    )
+    snapshot = recorded.snapshot
+    rows = {MODELS_VIEW: len(snapshot.rows)}
+    rows.update({name: len(view.rows) for name, view in snapshot.surfaces.items()})
+    wanted = {name.replace("_", "-"): n for name, n in mix.to_dict().items()}
+    assert rows == wanted, (rows, wanted)  # every row discovered, none twice
+    assert all(v.full == (name == visible) for name, v in snapshot.surfaces.items())
+    checks = [c for v in snapshot.surfaces.values() for c in v.checks]
+    f, s = replayed_polls(recorded.first, recorded.steady, settings, repeats)
+    out: dict[str, Any] = {"visible": visible, "rows": sum(rows.values())}
+    for label, queries in (("first", recorded.first_queries), ("steady", recorded.steady_queries)):
+        metrics = sum(queries)
+        out[f"{label}_calls"] = len(queries)
+        out[f"{label}_metrics"] = metrics
+        out[f"{label}_floor_calls"] = math.ceil(metrics / MAX_QUERIES_PER_CALL)
+        out[f"{label}_at_floor"] = len(queries) == out[f"{label}_floor_calls"]
+    out["steady_metrics_by_namespace"] = recorded.steady_namespaces
+    out["rollup_checks"] = len(checks)
+    out["rollup_checks_agree"] = all(c.agree for c in checks)
+    out["first_ms"], out["steady_ms"] = f, s
+    out["steady_us_per_row"] = s * 1000 / out["rows"]
+    out["baseline_models"] = baseline["models"]
+    out["first_ratio"] = f / baseline["first_ms"]
+    out["steady_ratio"] = s / baseline["steady_ms"]
+    return out
 
 
 # --- end to end: a real botocore client, its HTTP answers replayed as bytes ------------------
@@ -478,11 +603,24 @@ def main() -> None:
         "api_calls": [api_calls(n) for n in sizes],
         "monitoring_cost": monitoring_cost(0.25 if args.quick else 4),
         "monitoring_cost_without_quotas": monitoring_cost(0.25 if args.quick else 4, False),
+        "monitoring_cost_with_views": monitoring_cost(0.25 if args.quick else 4, True, True),
         "processing": [processing(n, 2 if args.quick else 5) for n in sizes],
         "end_to_end": [end_to_end(n, 2 if args.quick else 5) for n in sizes],
         "one_call": one_call(50 if args.quick else 1000, 3 if args.quick else 20),
         "memory": memory(10 if args.quick else 100, 2 if args.quick else 24),
     }
+    mix = QUICK_VIEW_MIX if args.quick else VIEW_MIX
+    repeats = 2 if args.quick else 5
+    # The baseline: as many models alone, measured in this run (processing's own figure).
+    baseline = next((r for r in results["processing"] if r["models"] == mix.rows), None)
+    results["views_processing"] = {
+        "mix": mix.to_dict(),
+        "baseline": baseline or processing(mix.rows, repeats),
+    }
+    results["views_processing"]["visible"] = [
+        views_processing(mix, visible, repeats, results["views_processing"]["baseline"])
+        for visible in VISIBLE_VIEWS
+    ]
     RESULTS.mkdir(exist_ok=True)
     name = "core-quick.json" if args.quick else "core.json"
     (RESULTS / name).write_text(json.dumps(results, indent=2) + "\n")
@@ -500,6 +638,12 @@ def main() -> None:
         f"monitoring cost: {c['metrics_per_hour']:.0f} metrics/h (USD {c['usd_per_day']:.2f}/day)"
         f" vs naive {c['naive_metrics_per_hour']:.0f} (USD {c['naive_usd_per_day']:.2f}/day): "
         f"ratio {c['ratio']:.3f} over {c['models']} models"
+    )
+    v = results["monitoring_cost_with_views"]
+    print(
+        f"  with every view on heartbeat ({v['view_rows']} view rows): "
+        f"{v['metrics_per_hour']:.0f} metrics/h vs naive {v['naive_metrics_per_hour']:.0f}: "
+        f"ratio {v['ratio']:.3f}"
     )
     print("poll processing (parsed answers replayed from memory, timestamps as numbers, median):")
     for r in results["processing"]:
@@ -519,6 +663,23 @@ def main() -> None:
             f"us/model), botocore {r['botocore_ms']:7.1f} ms "
             f"({r['botocore_us_per_model']:4.0f} us/model): end to end / botocore "
             f"{r['ratio']:.2f}"
+        )
+    v = results["views_processing"]
+    b = v["baseline"]
+    print(
+        f"poll processing, {sum(v['mix'].values())} rows over every view "
+        f"({', '.join(f'{n} {k}' for k, n in v['mix'].items())}), one view in full and the "
+        f"others on heartbeat, vs {b['models']} models alone (first {b['first_ms']:.1f} ms, "
+        f"steady {b['steady_ms']:.1f} ms):"
+    )
+    for r in v["visible"]:
+        print(
+            f"  {r['visible']:>15} visible: first poll {r['first_ms']:7.1f} ms "
+            f"({r['first_metrics']} metrics, {r['first_calls']} calls, floor "
+            f"{r['first_floor_calls']}), steady poll {r['steady_ms']:6.1f} ms "
+            f"({r['steady_metrics']} metrics, {r['steady_calls']} calls, floor "
+            f"{r['steady_floor_calls']}); vs models alone: first {r['first_ratio']:.2f}, "
+            f"steady {r['steady_ratio']:.2f}"
         )
     o = results["one_call"]
     print(
