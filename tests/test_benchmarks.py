@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bedrock_top.figures.surfaces import VIEW_NAMES
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -29,6 +31,14 @@ def test_benchmarks_run_at_a_tiny_size() -> None:
         for poll in ("first", "steady"):
             assert row[f"{poll}_calls"] == math.ceil(row[f"{poll}_metrics"] / 500)
     assert core["monitoring_cost"]["ratio"] <= 0.30
+    assert core["monitoring_cost_with_views"]["ratio"] <= 0.30
+    assert core["monitoring_cost_with_views"]["view_rows"] > 0
+    visible = core["views_processing"]["visible"]
+    assert {r["visible"] for r in visible} == set(VIEW_NAMES)
+    for row in visible:
+        assert row["first_at_floor"]
+        assert row["steady_at_floor"]
+        assert row["steady_ms"] > 0
     assert core["memory"]["rss_end_mb"] > 0
     assert {r["models"] for r in core["processing"]} == {r["models"] for r in core["api_calls"]}
     assert tui["screen_update"][0]["ours_ms"] > 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -195,8 +196,7 @@ async def test_account_column_appears_for_linked_accounts() -> None:
 
     clock = FakeClock()
     app = make_app(clock=clock, clients={"us-east-1": TwoAccounts(seed=1, clock=clock)})
-    for region in app.poller.regions.values():
-        region.settings = PollSettings(include_linked_accounts=True)
+    app.poller.settings = replace(app.poller.settings, include_linked_accounts=True)
     async with app.run_test(size=(240, 40)) as pilot:
         await settle(pilot)
         assert "account" in [c.key for c in app.table.shown_columns]

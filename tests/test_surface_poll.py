@@ -136,3 +136,25 @@ def test_the_view_on_screen_in_full_and_the_models_as_a_heartbeat() -> None:
     )
     assert backend.queries["AWS/Bedrock"] == heartbeat
     assert snapshot.visible == "mantle"
+
+
+def test_a_switch_during_a_poll_applies_from_the_next_one() -> None:
+    """The app switches views from its thread while a poll runs in a worker: that poll's
+    snapshot stays the one it planned (never a view marked full with heartbeat data)."""
+    clock = FakeClock()
+    backend = Counting(DemoCloudWatch(seed=1, clock=clock))
+    poller = Poller({"us-east-1": backend}, PollSettings(views=VIEW_NAMES), clock)
+
+    def switching(**kwargs: Any) -> Mapping[str, Any]:
+        poller.set_view("mantle")
+        return backend.inner.get_metric_data(**kwargs)
+
+    backend.get_metric_data = switching  # type: ignore[method-assign]
+    snapshot = poller.poll()
+    assert snapshot.visible == MODELS_VIEW
+    assert not any(r.full for r in snapshot.surfaces["mantle"].rows)
+    snapshot = poller.poll()
+    assert snapshot.visible == "mantle"
+    mantle = snapshot.surfaces["mantle"].rows
+    assert mantle
+    assert all(r.full and r.values["input_tokens"] is not None for r in mantle)

@@ -57,6 +57,7 @@ class Poller:
         # Last good rows of each region, kept when that region fails on a later poll.
         self._good_rows: dict[str, list[ModelRow]] = {}
         self._good_views: dict[str, dict[str, SurfaceView]] = {}
+        self._polled = settings  # the settings the newest poll ran with
         self._region_errors: dict[str, str] = {}
         self._workers = (
             ThreadPoolExecutor(len(self.regions), "bedrock-top-region")
@@ -69,6 +70,11 @@ class Poller:
         last good rows and is named in ``Snapshot.region_errors``; only when every region
         fails does the error propagate (the caller then marks everything stale)."""
         names = list(self.regions)
+        # The settings of this poll: a view switched or a figure asked for while it runs
+        # applies from the next one, so a snapshot never mixes two plans.
+        self._polled = self.settings
+        for region_poller in self.regions.values():
+            region_poller.settings = self._polled
         for name in self._stale_credentials:  # picks up credentials renewed since then
             self._reconnect(name)
         self._stale_credentials.clear()
@@ -128,9 +134,8 @@ class Poller:
         self._replace_settings(replace(self.settings, visible=view))
 
     def _replace_settings(self, settings: PollSettings) -> None:
+        """New settings for the next poll (``poll`` hands them to the regions)."""
         self.settings = settings
-        for region_poller in self.regions.values():
-            region_poller.settings = settings
 
     def set_cost_aware(self, cost_aware: bool) -> None:
         """From the next poll on, ask for only what the table shows (True) or for every metric
@@ -150,7 +155,8 @@ class Poller:
 
     def snapshot(self) -> Snapshot:
         now = self.last_poll_at if self.last_poll_at is not None else self.clock()
-        period = self.settings.period_s
+        settings = self._polled
+        period = settings.period_s
         end = align_down(now, period) + period
         rows: list[ModelRow] = []
         messages: list[str] = []
@@ -167,10 +173,10 @@ class Poller:
         rows.sort(key=lambda r: (-r.window.invocations, r.region, r.info.model_id))
         return Snapshot(
             taken_at=now,
-            window_start=end - self.settings.window_s,
+            window_start=end - settings.window_s,
             window_end=end,
             period=period,
-            complete_until=int(now) - self.settings.settle_s,
+            complete_until=int(now) - settings.settle_s,
             regions=tuple(self.regions),
             rows=tuple(rows),
             api=self.usage(),
@@ -182,7 +188,7 @@ class Poller:
                 if (error := region.quotas.error) is not None
             },
             surfaces={view: merge_views(found) for view, found in parts.items()},
-            visible=self.settings.visible,
+            visible=settings.visible,
             tpd_account={
                 name: daily
                 for name, region in self.regions.items()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -665,6 +665,9 @@ class BedrockTopApp(App[int]):
         if isinstance(self.screen, DetailScreen):
             self.pop_screen()  # the filter acts on the table: show it
         box = self.query_one("#filter", Input)
+        spec = SURFACES_BY_NAME.get(self.current_view)
+        names = "model id / provider" if spec is None else " / ".join(spec.dimensions)
+        box.placeholder = f"filter: regex over {names}, !negates"
         box.display = True
         box.value = self.view.filter or ""
         box.focus()
@@ -880,13 +883,12 @@ class BedrockTopApp(App[int]):
         self._set_cost_aware()
         surface = snapshot.surfaces.get(self.current_view)
         if self.current_view != MODELS_VIEW and surface is not None:
-            chosen: Sequence[object] = surface_visible_rows(surface, self.view)
-            text = render_view_csv(surface, surface_visible_rows(surface, self.view))
+            view_rows = surface_visible_rows(surface, self.view)
+            count, text = len(view_rows), render_view_csv(surface, view_rows)
         else:
-            chosen = self._rows(snapshot)
+            rows = self._rows(snapshot)
             shown = [c.key for c in self.table.shown_columns if c.key != SPARK_KEY]
-            text = export_csv(self._rows(snapshot), shown)
-        rows = chosen
+            count, text = len(rows), export_csv(rows, shown)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
@@ -894,7 +896,7 @@ class BedrockTopApp(App[int]):
             log.warning("export failed: %s", exc, exc_info=exc)
             self._export_failed(f"cannot write {path}: {exc.strerror or exc}")
             return
-        self._set_status(f"exported {len(rows)} rows as of {utc(snapshot.taken_at)} to {path}")
+        self._set_status(f"exported {count} rows as of {utc(snapshot.taken_at)} to {path}")
 
     def _export_failed(self, why: str) -> None:
         self.export_to = None
