@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +30,7 @@ from bedrock_top.cloudwatch.quota_poll import (
 )
 from bedrock_top.cloudwatch.region_quotas import RegionQuotas
 from bedrock_top.cloudwatch.settings import PollSettings, UsageCounter
-from bedrock_top.cloudwatch.surface_poll import SurfacePoll
+from bedrock_top.cloudwatch.surface_poll import SurfacePoll, ViewListing, discover_view
 from bedrock_top.figures.catalog import HEARTBEAT_SERIES, METRICS_BY_KEY, SUM, Tier
 from bedrock_top.figures.quota_usage import (
     DAY_S,
@@ -94,12 +95,8 @@ class RegionPoller:
         return end - self.settings.window_s, end
 
     def _rediscover(self, now: float) -> None:
-        self.surfaces.rediscover(self.client, self.settings, self.usage)
-        found = (
-            discover(self.client, self.settings, self.usage)
-            if MODELS_VIEW in self.settings.views
-            else {}
-        )
+        found, listings = self._list_everything()
+        self.surfaces.use(listings)
         self.discovered_at = now
         self._tier_series.clear()
         for key in list(self.models):
@@ -110,6 +107,27 @@ class RegionPoller:
             if existing is None or existing.metric_names != names:
                 self.models[key] = ModelSeries(metric_names=names)
         self.quotas.match(self.models)
+
+    def _list_everything(self) -> tuple[dict[ModelKey, dict[str, str]], dict[str, ViewListing]]:
+        """ListMetrics of every polled namespace at once (one round trip, not six in a row:
+        the first rows wait for it). Each job counts its own calls."""
+        settings, client = self.settings, self.client
+        specs = [SURFACES_BY_NAME[n] for n in settings.views if n in SURFACES_BY_NAME]
+        models = MODELS_VIEW in settings.views
+        counters = [UsageCounter() for _ in range(len(specs) + 1)]
+        if not specs:
+            found = discover(client, settings, counters[0]) if models else {}
+            listings: dict[str, ViewListing] = {}
+        else:
+            with ThreadPoolExecutor(len(specs) + 1, "bedrock-top-list") as pool:
+                jobs = [
+                    pool.submit(discover_view, client, spec, settings, counter)
+                    for spec, counter in zip(specs, counters[1:], strict=True)
+                ]
+                found = discover(client, settings, counters[0]) if models else {}
+                listings = {spec.name: job.result() for spec, job in zip(specs, jobs, strict=True)}
+        self.usage.list_metrics_calls += sum(c.list_metrics_calls for c in counters)
+        return found, listings
 
     def plan(
         self,

@@ -154,17 +154,11 @@ class SurfacePoll:
         # What the newest plan asked for, per series: (per-period ids, whole-window ids).
         self._asked: dict[ModelKey, tuple[set[SeriesId], set[SeriesId]]] = {}
 
-    def rediscover(
-        self, client: CloudWatchClient, settings: PollSettings, usage: UsageCounter
-    ) -> None:
-        """List every polled view again; rows that still publish the same names keep their data."""
+    def use(self, listings: Mapping[str, ViewListing]) -> None:
+        """The views as listed again; rows that still publish the same names keep their data."""
         old, self.series = self.series, {}
-        self.listings = {}
-        for name in settings.views:
-            spec = SURFACES_BY_NAME.get(name)
-            if spec is None:
-                continue
-            listing = discover_view(client, spec, settings, usage)
+        self.listings = dict(listings)
+        for listing in self.listings.values():
             for found in (listing.rows, listing.rollups):
                 for key, series in found.items():
                     before = old.get(key)
@@ -174,7 +168,6 @@ class SurfacePoll:
                     ):
                         found[key] = before
                     self.series[key] = found[key]
-            self.listings[name] = listing
 
     def plan(
         self,
