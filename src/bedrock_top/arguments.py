@@ -13,9 +13,8 @@ from typing import NoReturn
 from bedrock_top import __version__, settings_file
 from bedrock_top.config import DEFAULT_INTERVAL_S, WINDOW_CHOICES, Settings, Sourced, resolve
 from bedrock_top.errors import ConfigError
-from bedrock_top.figures.surfaces import VIEW_NAMES
+from bedrock_top.figures.surfaces import VIEW_NAMES, views_help
 from bedrock_top.views.columns import DEFAULT_SORT_LIVE, DEFAULT_SORT_ONCE, columns_help
-from bedrock_top.views.surface_columns import views_help
 
 PROG = "bedrock-top"
 

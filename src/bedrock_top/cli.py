@@ -18,11 +18,9 @@ from bedrock_top.assemble import make_poller, make_quota_keeper
 from bedrock_top.config import Settings
 from bedrock_top.errors import ConfigError
 from bedrock_top.figures.snapshot import ModelRow, Snapshot
-from bedrock_top.figures.surface_rows import SurfaceView
 from bedrock_top.figures.surfaces import MODELS_VIEW, SURFACES_BY_NAME
 from bedrock_top.views.columns import DEFAULT_SORT_ONCE
 from bedrock_top.views.rows import select_rows
-from bedrock_top.views.surface_columns import columns_of, sort_default
 
 
 def visible_rows(snapshot: Snapshot, settings: Settings) -> list[ModelRow]:
@@ -61,11 +59,13 @@ def run_once(settings: Settings) -> int:
 
 def run_once_view(settings: Settings) -> int:
     """``--once --view NAME``: one poll of that view alone (no quotas: they are the models')."""
+    from bedrock_top.figures.surface_rows import SurfaceView
     from bedrock_top.output.render_views import (
         render_view_csv,
         render_view_json,
         render_view_table,
     )
+    from bedrock_top.views.surface_columns import columns_of, sort_default
 
     spec = SURFACES_BY_NAME[settings.view]
     poller = make_poller(settings)

@@ -20,7 +20,6 @@ from bedrock_top.figures.spikes import DEFAULT_MIN_CHANGE, DEFAULT_RULES, SpikeR
 from bedrock_top.figures.surfaces import MODELS_VIEW, VIEW_NAMES
 from bedrock_top.views.columns import COLUMNS_BY_KEY, SORT_KEYS, SPARK_KEY, SPARK_METRICS, live_keys
 from bedrock_top.views.rows import row_filter
-from bedrock_top.views.surface_columns import columns_of
 
 WINDOW_CHOICES: Final = ("15m", "1h", "3h", "12h", "1d", "3d", "7d")
 FORMATS: Final = ("table", "json", "csv")
@@ -251,12 +250,12 @@ def resolve(
         choices = ", ".join(VIEW_NAMES)
         raise ConfigError(f"{at('view').label}: unknown view {view!r} (choose {choices})")
     sort = _opt_str(at("sort"))
-    sort_keys = SORT_KEYS if view == MODELS_VIEW else tuple(columns_of(view))
+    sort_keys = SORT_KEYS if view == MODELS_VIEW else tuple(_view_columns(view))
     # A sort from the config or the environment may name a column of another view: this view
     # keeps its own default then (a --sort flag is checked against the view).
     configured = not at("sort").source.startswith("--")
     if sort is not None and sort not in sort_keys and configured:
-        sort = None if any(sort in columns_of(name) for name in VIEW_NAMES) else sort
+        sort = None if any(sort in _view_columns(name) for name in VIEW_NAMES) else sort
     if sort is not None and sort not in sort_keys:
         choices = ", ".join(sort_keys)
         raise ConfigError(
@@ -301,6 +300,15 @@ def resolve(
             at("prices", "get_metric_data_usd_per_1000").label,
         ),
     )
+
+
+def _view_columns(view: str) -> tuple[str, ...]:
+    """A view's column keys (imported only when a view other than models is asked for)."""
+    if view == MODELS_VIEW:
+        return SORT_KEYS
+    from bedrock_top.views.surface_columns import columns_of
+
+    return tuple(columns_of(view))
 
 
 def _regions(s: Sourced, bedrock_regions: Callable[[], list[str]]) -> tuple[str, ...]:

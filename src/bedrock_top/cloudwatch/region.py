@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bedrock_top.cloudwatch.discovery import CloudWatchClient, ModelKey, discover
 from bedrock_top.cloudwatch.fetch import CallResult, fetch_call
@@ -39,15 +39,10 @@ from bedrock_top.figures.quota_usage import (
 from bedrock_top.figures.row_figures import CostOf
 from bedrock_top.figures.series import ModelSeries, span
 from bedrock_top.figures.snapshot import ModelRow, build_row, complete_index
-from bedrock_top.figures.surface_quotas import quota_figures, surface_limits
-from bedrock_top.figures.surface_rows import (
-    Dims,
-    SurfaceView,
-    Window,
-    build_surface_row,
-    rollup_checks,
-)
 from bedrock_top.figures.surfaces import MODELS_VIEW, SURFACES_BY_NAME
+
+if TYPE_CHECKING:
+    from bedrock_top.figures.surface_rows import Dims, SurfaceView
 
 SeriesId = tuple[str, str]  # (metric key, statistic) within one model
 Clock = Callable[[], float]
@@ -368,6 +363,16 @@ class RegionPoller:
 
     def surface_views(self, now: float, cost_of: CostOf | None = None) -> dict[str, SurfaceView]:
         """Every polled view's rows and checks in this region (see ``figures.surface_rows``)."""
+        if not self.surfaces.listings:
+            return {}  # the models alone: nothing of the views is even imported
+        from bedrock_top.figures.surface_quotas import quota_figures, surface_limits
+        from bedrock_top.figures.surface_rows import (
+            SurfaceView,
+            Window,
+            build_surface_row,
+            rollup_checks,
+        )
+
         start, end = self._window(now)
         period = self.settings.period_s
         latest = complete_index(start, end, period, int(now) - self.settings.settle_s)

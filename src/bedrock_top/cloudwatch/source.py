@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from bedrock_top.cloudwatch.discovery import CloudWatchClient, ModelKey
 from bedrock_top.cloudwatch.plan import align_down
@@ -19,9 +20,20 @@ from bedrock_top.errors import describe_error, needs_new_credentials
 from bedrock_top.figures.quotas import QuotaState
 from bedrock_top.figures.row_figures import CostOf
 from bedrock_top.figures.snapshot import ApiUsage, ModelRow, Snapshot
-from bedrock_top.figures.surface_rows import SurfaceView, merge_views
+
+if TYPE_CHECKING:
+    from bedrock_top.figures.surface_rows import SurfaceView
 
 Clock = Callable[[], float]
+
+
+def _merged(parts: Mapping[str, list[SurfaceView]]) -> dict[str, SurfaceView]:
+    """Each view's parts from every region as one (nothing to import without views)."""
+    if not parts:
+        return {}
+    from bedrock_top.figures.surface_rows import merge_views
+
+    return {view: merge_views(found) for view, found in parts.items()}
 
 
 def _attempt(poll: Callable[[], None]) -> BaseException | None:
@@ -187,7 +199,7 @@ class Poller:
                 for name, region in self.regions.items()
                 if (error := region.quotas.error) is not None
             },
-            surfaces={view: merge_views(found) for view, found in parts.items()},
+            surfaces=_merged(parts),
             visible=settings.visible,
             tpd_account={
                 name: daily

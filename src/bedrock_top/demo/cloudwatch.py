@@ -23,16 +23,18 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from functools import cache, lru_cache
-from typing import Any, Final
+from functools import cache, cached_property, lru_cache
+from typing import TYPE_CHECKING, Any, Final
 
 from botocore.exceptions import ClientError
 from botocore.model import ServiceModel, Shape
 from botocore.validate import validate_parameters
 
 from bedrock_top.demo import data as dd
-from bedrock_top.demo.surfaces import DemoSurfaces
 from bedrock_top.figures.catalog import MODEL_DIMENSION, NAMESPACE
+
+if TYPE_CHECKING:
+    from bedrock_top.demo.surfaces import DemoSurfaces
 
 _CACHE_COUNT: Final = ("CacheReadInputTokenCount", "CacheWriteInputTokenCount")
 _CACHE_TOKENS: Final = ("CacheReadInputTokens", "CacheWriteInputTokens")
@@ -174,7 +176,14 @@ class DemoCloudWatch:
         self._prefix = lru_cache(maxsize=16_384)(self._make_prefix)
         self._hour_total = lru_cache(maxsize=16_384)(self._make_hour_total)
         # The other Bedrock namespaces (Mantle, Agents, Guardrails, Knowledge Bases, Batch).
-        self.surfaces = DemoSurfaces(seed, region)
+
+    @cached_property
+    def surfaces(self) -> DemoSurfaces:
+        """The other namespaces' data, built when first asked for (``--once`` of the models
+        never needs it)."""
+        from bedrock_top.demo.surfaces import DemoSurfaces
+
+        return DemoSurfaces(self.seed, self.region)
 
     @property
     def clock(self) -> Callable[[], float]:
@@ -315,7 +324,7 @@ class DemoCloudWatch:
         metric = stat["Metric"]
         dims = frozenset((d["Name"], d["Value"]) for d in metric.get("Dimensions", ()))
         period = stat["Period"]
-        if metric.get("Namespace", "") in self.surfaces.namespaces:
+        if metric.get("Namespace", NAMESPACE) != NAMESPACE:
             if not _retained(start, period, now):
                 return []
             return self.surfaces.points(metric["Namespace"], metric["MetricName"], dims,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bedrock_top.figures.catalog import (
     AVERAGE,
@@ -22,7 +22,9 @@ from bedrock_top.figures.catalog import (
 from bedrock_top.figures.quota_usage import DailyUsage, RowQuota
 from bedrock_top.figures.row_figures import CostOf, RowCost, WindowFigures, recent_periods
 from bedrock_top.figures.series import ModelSeries, RingCopy, copy_points
-from bedrock_top.figures.surface_rows import SurfaceView
+
+if TYPE_CHECKING:  # the views' part, built by the poller (imported only where used)
+    from bedrock_top.figures.surface_rows import SurfaceView
 
 QUOTA_CSV = ("tpm_limit", "tpm_peak_pct", "rpm_limit", "rpm_peak_pct", "tpd_used_pct")
 # Rates in ``ModelRow.latest`` are per minute, whatever the period.

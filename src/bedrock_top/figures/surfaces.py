@@ -422,3 +422,25 @@ def percentile_keys(measure: Measure) -> tuple[tuple[str, str], ...]:
     """(statistic, key) of each whole-window percentile: ``latency_p90_ms``."""
     unit = "_ms" if measure.unit == "ms" else ""
     return tuple((p, f"{measure.key}_{p}{unit}") for p in measure.percentiles)
+
+
+# Header words of the dimensions (the JSON key is the snake_case name).
+DIMENSION_LABELS: Final = {
+    "Project": "Project",
+    "Model": "Model",
+    "Operation": "Operation",
+    "AgentAliasArn": "Agent alias",
+    "ModelId": "Model",
+    "GuardrailArn": "Guardrail",
+    "GuardrailVersion": "Version",
+    "KnowledgeBaseId": "Knowledge base",
+}
+
+
+def views_help() -> str:
+    """One line per view for ``--help``: its name, namespace and what a row is."""
+    lines = [f"  {MODELS_VIEW:<17}AWS/Bedrock: one row per model id (the default)"]
+    for spec in SURFACES_BY_NAME.values():
+        rows = " + ".join(DIMENSION_LABELS.get(d, d).lower() for d in spec.levels[0])
+        lines.append(f"  {spec.name:<17}{spec.namespace}: one row per {rows}")
+    return "\n".join(lines)

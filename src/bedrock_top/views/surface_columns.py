@@ -11,6 +11,7 @@ from typing import Final
 
 from bedrock_top.figures.surface_rows import SurfaceRow
 from bedrock_top.figures.surfaces import (
+    DIMENSION_LABELS,
     MODELS_VIEW,
     SURFACES_BY_NAME,
     Measure,
@@ -30,17 +31,6 @@ from bedrock_top.views.columns import (
     Value,
 )
 
-# Header words of the dimensions (the JSON key is the snake_case name).
-DIMENSION_LABELS: Final = {
-    "Project": "Project",
-    "Model": "Model",
-    "Operation": "Operation",
-    "AgentAliasArn": "Agent alias",
-    "ModelId": "Model",
-    "GuardrailArn": "Guardrail",
-    "GuardrailVersion": "Version",
-    "KnowledgeBaseId": "Knowledge base",
-}
 RATE_SUFFIX: Final = "_rate"  # a counter's newest complete minute, per minute
 
 
@@ -144,15 +134,6 @@ def view_columns(spec: ViewSpec) -> tuple[Column, ...]:
         columns.append(Column("cost_usd", "$", "usd", "window", _value("cost_usd"), 3,
                               "USD spent"))  # fmt: skip
     return tuple(columns)
-
-
-def views_help() -> str:
-    """One line per view for ``--help``: its name, namespace and what a row is."""
-    lines = [f"  {MODELS_VIEW:<17}AWS/Bedrock: one row per model id (the default)"]
-    for spec in SURFACES_BY_NAME.values():
-        rows = " + ".join(DIMENSION_LABELS.get(d, d).lower() for d in spec.levels[0])
-        lines.append(f"  {spec.name:<17}{spec.namespace}: one row per {rows}")
-    return "\n".join(lines)
 
 
 def columns_of(view: str) -> Mapping[str, Column]:
