@@ -231,3 +231,16 @@ async def test_export_in_a_view_writes_that_views_csv(tmp_path: Path) -> None:
             assert int(line["invocations"]) == row.values["invocations"]
             # The export asks for every figure: the window percentiles are there too.
             assert line["latency_p90_ms"] != ""
+
+
+async def test_other_views_are_listed_right_after_the_first_rows() -> None:
+    """The first poll reads the view on screen alone (the first rows never wait for five
+    more ListMetrics); the other views' heartbeat follows at once."""
+    app = make_app(views=(MODELS_VIEW,))
+    async with app.run_test(size=(200, 40)) as pilot:
+        await settle(pilot)
+        await settle(pilot)  # the poll started right after the first rows
+        assert set(app.poller.settings.views) == set(VIEW_NAMES)
+        assert app.shown is not None
+        assert set(app.shown.surfaces) == set(VIEW_NAMES) - {MODELS_VIEW}
+        assert "2 mantle 6" in bar(app)

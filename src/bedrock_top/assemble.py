@@ -13,7 +13,6 @@ from bedrock_top.cloudwatch.settings import PollSettings
 from bedrock_top.cloudwatch.source import Poller
 from bedrock_top.config import Settings
 from bedrock_top.figures.pricing import PriceTable, cost_function
-from bedrock_top.figures.surfaces import VIEW_NAMES
 
 if TYPE_CHECKING:
     from bedrock_top.services.quota_keeper import QuotaKeeper
@@ -29,8 +28,9 @@ def poll_settings(settings: Settings) -> PollSettings:
         all_models=settings.all_models,
         include_linked_accounts=settings.all_accounts,
         cost_aware=not settings.once,
-        # --once prints one view; the live monitor keeps a heartbeat of every other one.
-        views=(settings.view,) if settings.once else VIEW_NAMES,
+        # One view first (--once prints only it; the live monitor adds the heartbeat of
+        # every other view once the first rows are on screen).
+        views=(settings.view,),
         visible=settings.view,
     )
 

@@ -76,6 +76,7 @@ class RegionPoller:
         self.usage = UsageCounter()
         self.models: dict[ModelKey, ModelSeries] = {}
         self.discovered_at: float | None = None
+        self._discovered_views: tuple[str, ...] = ()  # the views the last listing covered
         self.messages: list[str] = []
         self.focus: frozenset[ModelKey] = frozenset()  # models shown in full (detail screen)
         self.last_poll_metrics = 0
@@ -90,9 +91,25 @@ class RegionPoller:
         return end - self.settings.window_s, end
 
     def _rediscover(self, now: float) -> None:
-        found, listings = self._list_everything()
+        found, listings = self._list_everything(self.settings.views)
         self.surfaces.use(listings)
         self.discovered_at = now
+        self._discovered_views = self.settings.views
+        self._use_models(found)
+
+    def _discover_added(self) -> None:
+        """Views added since the last listing (the live monitor adds them after the first
+        rows): only their namespaces are listed, the rest waits for the next due listing."""
+        added = tuple(v for v in self.settings.views if v not in self._discovered_views)
+        found, listings = self._list_everything(added)
+        kept = {v: found for v, found in self.surfaces.listings.items() if v in self.settings.views}
+        self.surfaces.use({**kept, **listings})
+        if MODELS_VIEW in added:
+            self._use_models(found)
+        self._discovered_views = self.settings.views
+
+    def _use_models(self, found: dict[ModelKey, dict[str, str]]) -> None:
+        """The models as listed: new ones get series, gone ones lose theirs."""
         self._tier_series.clear()
         for key in list(self.models):
             if key not in found:
@@ -103,12 +120,14 @@ class RegionPoller:
                 self.models[key] = ModelSeries(metric_names=names)
         self.quotas.match(self.models)
 
-    def _list_everything(self) -> tuple[dict[ModelKey, dict[str, str]], dict[str, ViewListing]]:
-        """ListMetrics of every polled namespace at once (one round trip, not six in a row:
+    def _list_everything(
+        self, views: tuple[str, ...]
+    ) -> tuple[dict[ModelKey, dict[str, str]], dict[str, ViewListing]]:
+        """ListMetrics of these views' namespaces at once (one round trip, not six in a row:
         the first rows wait for it). Each job counts its own calls."""
         settings, client = self.settings, self.client
-        specs = [SURFACES_BY_NAME[n] for n in settings.views if n in SURFACES_BY_NAME]
-        models = MODELS_VIEW in settings.views
+        specs = [SURFACES_BY_NAME[n] for n in views if n in SURFACES_BY_NAME]
+        models = MODELS_VIEW in views
         counters = [UsageCounter() for _ in range(len(specs) + 1)]
         if not specs:
             found = discover(client, settings, counters[0]) if models else {}
@@ -247,6 +266,8 @@ class RegionPoller:
         now = self.clock()
         if self.discovered_at is None or now - self.discovered_at >= self.settings.rediscover_s:
             self._rediscover(now)
+        elif self.settings.views != self._discovered_views:
+            self._discover_added()
         start, end = self._window(now)
         tiers = {k: self.tier(*k, s, start, end) for k, s in self.models.items()}
         self.messages = []

@@ -145,6 +145,10 @@ class Poller:
         for its heartbeat only; a view coming back is read over the whole window."""
         self._replace_settings(replace(self.settings, visible=view))
 
+    def set_views(self, views: tuple[str, ...]) -> None:
+        """Poll these views from the next poll on (listed again at once)."""
+        self._replace_settings(replace(self.settings, views=views))
+
     def _replace_settings(self, settings: PollSettings) -> None:
         """New settings for the next poll (``poll`` hands them to the regions)."""
         self.settings = settings

@@ -352,11 +352,21 @@ class BedrockTopApp(App[int]):
             self.poll_again = False
             self.start_poll()
             return
-        if self.quotas is not None and not self.quotas.states and self.snapshot is not None:
-            # The first rows are on screen: read the quotas now, with a poll to show them.
+        if self.snapshot is not None and self._after_first_rows():
+            # The first rows are on screen: read the quotas and list the other views now,
+            # with a poll to show them.
             self.call_after_refresh(self.start_poll)
             return
         self.next_poll = self.set_timer(self._next_delay(), self.start_poll)
+
+    def _after_first_rows(self) -> bool:
+        """What waits for the first rows (so they never wait for it): the quotas and the
+        heartbeat of every other view. True when a poll is due for them now."""
+        due = self.quotas is not None and not self.quotas.states
+        if set(self.poller.settings.views) != set(VIEW_NAMES):
+            self.poller.set_views(VIEW_NAMES)
+            due = True
+        return due
 
     def action_quotas(self) -> None:
         if self.quotas is None:
