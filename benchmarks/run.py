@@ -1,7 +1,8 @@
 """Run every benchmark: ``.venv/bin/python benchmarks/run.py [--quick]``.
 
-Writes benchmarks/results/core.json and tui.json (core-quick/tui-quick with --quick) and
-prints each table. Not a test: CI runs only the smoke test (tests/test_benchmarks.py).
+Writes benchmarks/results/core.json, tui.json and callers.json (core-quick, tui-quick and
+callers-quick with --quick) and prints each table. Not a test: CI runs only the smoke test
+(tests/test_benchmarks.py).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ HERE = Path(__file__).resolve().parent
 
 def main() -> int:
     extra = sys.argv[1:]
-    for script in ("bench_core.py", "bench_tui.py"):
+    for script in ("bench_core.py", "bench_tui.py", "bench_callers.py"):
         print(f"== {script}", flush=True)
         code = subprocess.run([sys.executable, str(HERE / script), *extra], check=False)
         if code.returncode:

@@ -13,13 +13,14 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
+from bedrock_top.assemble import make_callers_source
 from bedrock_top.cloudwatch.settings import PollSettings
 from bedrock_top.cloudwatch.source import Poller
 from bedrock_top.config import Settings
 from bedrock_top.demo.cloudwatch import DemoCloudWatch
 from bedrock_top.demo.quotas import DemoQuotaClients
 from bedrock_top.figures.pricing import PriceTable, cost_function
-from bedrock_top.figures.surfaces import MODELS_VIEW, VIEW_NAMES
+from bedrock_top.figures.surfaces import CALLERS_VIEW, MODELS_VIEW, VIEW_NAMES
 from bedrock_top.services.quota_fetch import QuotaSource
 from bedrock_top.services.quota_keeper import QuotaKeeper
 from bedrock_top.tui.app import BedrockTopApp
@@ -57,6 +58,9 @@ async def shoot(
         clock=clock,
         quotas=quotas,
     )
+    if view == CALLERS_VIEW:  # the demo account's invocation logs, on the frozen clock
+        bundled = PriceTable.load(cache_path=OUT / "no-cache.json")
+        app.callers = make_callers_source(Settings(demo=True), "us-east-1", clock, bundled)
     async with app.run_test(size=size) as pilot:
         await settle(pilot)
         await steps(pilot)
@@ -101,7 +105,7 @@ async def main() -> None:
     ):
         print(await shoot(name, steps, size))
     print(await shoot("quota", quota, (160, 50), sort="quota"))
-    for view in ("mantle", "guardrails", "agents", "batch"):
+    for view in ("mantle", "guardrails", "agents", "batch", "callers"):
         print(await shoot(f"view-{view}", nothing, SIZE, view=view))
     print(await shoot("view-mantle-detail", mantle_detail, SIZE, view="mantle"))
 

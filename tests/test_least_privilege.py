@@ -47,7 +47,17 @@ READ_QUOTAS: Final = frozenset(
         "bedrock:ListInferenceProfiles",
     }
 )
-READ_ALL: Final = READ_METRICS | READ_QUOTAS
+# The callers view (model invocation logs), and only while it is open.
+READ_LOGS: Final = frozenset(
+    {
+        "bedrock:GetModelInvocationLoggingConfiguration",
+        "logs:StartQuery",
+        "logs:GetQueryResults",
+        "logs:StopQuery",
+        "logs:StartLiveTail",
+    }
+)
+READ_ALL: Final = READ_METRICS | READ_QUOTAS | READ_LOGS
 # Needs no IAM permission (and no policy can deny it): which account the quota cache is for.
 NO_PERMISSION: Final = frozenset({"sts:GetCallerIdentity"})
 READ_PRICES: Final = frozenset({"pricing:GetProducts"})
@@ -166,7 +176,8 @@ def test_once_attempts_only_the_read_operations(
         assert BASE_HAIKU in out
         assert err == ""
         assert_no_secret(out)
-    assert operations.actions - NO_PERMISSION == READ_ALL == allowed_actions(shipped_policy())
+    assert operations.actions - NO_PERMISSION == READ_METRICS | READ_QUOTAS
+    assert allowed_actions(shipped_policy()) == READ_ALL
     assert operations.actions & NO_PERMISSION <= NO_PERMISSION
 
 
@@ -218,7 +229,7 @@ async def test_live_session_attempts_only_the_read_operations(
         proxy.stop()
     assert len(exported) == 1
     assert BASE_HAIKU in exported[0]
-    assert operations.actions - NO_PERMISSION == READ_ALL
+    assert operations.actions - NO_PERMISSION == READ_METRICS | READ_QUOTAS
     # Discovery (one ListMetrics per view's namespace) at start and on the zoom, not per poll
     assert operations.attempted.count("cloudwatch:ListMetrics") <= 2 * len(VIEW_NAMES)
     assert product_log  # the failure went to the log, with its details

@@ -6,6 +6,7 @@ Regenerate after an intended UI change with ``pytest tests/test_snapshots.py --s
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
@@ -94,3 +95,27 @@ def test_mantle_detail(snap_compare: SnapCompare) -> None:
 
 def test_batch_view_100x30(snap_compare: SnapCompare) -> None:
     assert snap_compare(make_app(), terminal_size=(100, 30), run_before=keys("6"))
+
+
+def test_callers_view(snap_compare: SnapCompare) -> None:
+    from bedrock_top.assemble import make_callers_source
+    from bedrock_top.config import Settings
+    from bedrock_top.figures.pricing import PriceTable
+
+    clock = FakeClock()
+    app = make_app(clock=clock)
+    bundled = PriceTable.load(cache_path=Path("/nonexistent/bedrock-top/prices.json"))
+    app.callers = make_callers_source(Settings(demo=True), "us-east-1", clock, bundled)
+    callers = app.callers
+
+    async def open_callers(pilot: Pilot[Any]) -> None:
+        await keys("7")(pilot)
+        for _ in range(1000):  # Live Tail connects on its own thread: wait until it is live
+            if callers.status == "live":
+                break
+            await pilot.pause(0.01)
+        assert callers.status == "live"
+        app._read_callers()  # the view read again with that status, as its ticker does
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=open_callers)

@@ -12,7 +12,7 @@ from rich.console import Console
 from textual.widgets import Input, Static
 
 from bedrock_top.figures.surface_rows import SurfaceRow
-from bedrock_top.figures.surfaces import MODELS_VIEW, VIEW_NAMES
+from bedrock_top.figures.surfaces import CALLERS_VIEW, MODELS_VIEW, VIEW_NAMES
 from bedrock_top.tui.app import BedrockTopApp
 from bedrock_top.tui.header import HeaderBar
 from bedrock_top.tui.surface_screen import SurfaceDetailScreen, surface_summary
@@ -40,7 +40,8 @@ async def test_view_bar_names_every_view_with_data_and_its_rows() -> None:
         await settle(pilot)
         text = bar(app)
         assert app.shown is not None
-        for number, name in enumerate(VIEW_NAMES, start=1):
+        assert f"{len(VIEW_NAMES)} {CALLERS_VIEW}" in text  # read only while open: no count
+        for number, name in enumerate(VIEW_NAMES[:-1], start=1):
             rows = (
                 len(app.shown.rows) if name == MODELS_VIEW else len(app.shown.surfaces[name].rows)
             )
@@ -242,5 +243,5 @@ async def test_other_views_are_listed_right_after_the_first_rows() -> None:
         await settle(pilot)  # the poll started right after the first rows
         assert set(app.poller.settings.views) == set(VIEW_NAMES)
         assert app.shown is not None
-        assert set(app.shown.surfaces) == set(VIEW_NAMES) - {MODELS_VIEW}
+        assert set(app.shown.surfaces) == set(VIEW_NAMES) - {MODELS_VIEW, CALLERS_VIEW}
         assert "2 mantle 6" in bar(app)

@@ -87,6 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"what to show: {', '.join(VIEW_NAMES)} (default models; see views below; "
         "the columns below are the models view's)",
     )
+    p.add_argument(
+        "--group-by",
+        metavar="HOW",
+        help="callers view rows: caller (default), caller+model, or metadata.KEY "
+        "(a requestMetadata tag, e.g. metadata.team)",
+    )
     p.add_argument("--once", action="store_true", help="print one snapshot and exit")
     p.add_argument(
         "--format", help="--once output: table, json or csv (default table; needs --once)"

@@ -5,7 +5,9 @@ the ``quotas`` subcommand.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from bedrock_top.cloudwatch.discovery import CloudWatchClient
@@ -15,6 +17,7 @@ from bedrock_top.config import Settings
 from bedrock_top.figures.pricing import PriceTable, cost_function
 
 if TYPE_CHECKING:
+    from bedrock_top.services.callers_source import CallersSource
     from bedrock_top.services.quota_keeper import QuotaKeeper
 
 DEMO_REGION = "us-east-1"
@@ -113,3 +116,41 @@ def make_quota_keeper(
 def price_table(settings: Settings) -> PriceTable:
     """Prices with the configured overrides and application-profile aliases on top."""
     return PriceTable.load(overrides=settings.price_overrides, aliases=settings.price_aliases)
+
+
+def make_callers_source(
+    settings: Settings,
+    region: str,
+    clock: Callable[[], float] = time.time,
+    prices: PriceTable | None = None,
+) -> CallersSource:
+    """The callers view's source for ``region``: the demo account's invocation logs, or the
+    region's through boto3. Nothing is read until the view opens."""
+    from bedrock_top.figures.callers import parse_group_by
+    from bedrock_top.figures.pricing import token_prices
+    from bedrock_top.services.callers_source import CallersSource
+
+    if settings.demo:
+        from bedrock_top.demo.invocation_logs import ACCOUNT_ID, DemoBedrockLogging, DemoLogs
+
+        logs = DemoLogs(seed=settings.seed, clock=clock, region=region)
+        sts = SimpleNamespace(get_caller_identity=lambda: {"Account": ACCOUNT_ID})
+
+        def clients() -> tuple[Any, Any, Any]:
+            return DemoBedrockLogging(region), logs, sts
+
+    else:
+        from bedrock_top.services.aws import make_log_clients
+
+        def clients() -> tuple[Any, Any, Any]:
+            return make_log_clients(settings.profile, region)
+
+    return CallersSource(
+        region,
+        clients,
+        settings.window_s,
+        settings.period_s,
+        parse_group_by(settings.group_by),
+        token_prices(prices or price_table(settings)),
+        clock=clock,
+    )

@@ -14,11 +14,12 @@ from collections.abc import Sequence
 
 from bedrock_top import settings_file
 from bedrock_top.arguments import PROG, build_parser, config_path, load_settings
-from bedrock_top.assemble import make_poller, make_quota_keeper
+from bedrock_top.assemble import make_callers_source, make_poller, make_quota_keeper
 from bedrock_top.config import Settings
 from bedrock_top.errors import ConfigError
+from bedrock_top.figures.callers_spec import spec_of
 from bedrock_top.figures.snapshot import ModelRow, Snapshot
-from bedrock_top.figures.surfaces import MODELS_VIEW, SURFACES_BY_NAME
+from bedrock_top.figures.surfaces import CALLERS_VIEW, MODELS_VIEW
 from bedrock_top.views.columns import DEFAULT_SORT_ONCE
 from bedrock_top.views.rows import select_rows
 
@@ -67,8 +68,10 @@ def run_once_view(settings: Settings) -> int:
     )
     from bedrock_top.views.surface_columns import columns_of, sort_default
 
-    spec = SURFACES_BY_NAME[settings.view]
+    spec = spec_of(settings.view, settings.group_by)
     poller = make_poller(settings)
+    if settings.view == CALLERS_VIEW:
+        poller.set_views(())  # the logs alone: no metric is read
     try:
         if spec.quotas:  # Mantle's own quotas: read first, like the models'
             keeper = make_quota_keeper(settings, tuple(poller.regions), poller.clients())
@@ -80,6 +83,12 @@ def run_once_view(settings: Settings) -> int:
     finally:
         poller.close()
     view = snapshot.surfaces.get(settings.view) or SurfaceView(spec)
+    if settings.view == CALLERS_VIEW:  # the backfill alone (Live Tail is for the live view)
+        source = make_callers_source(settings, snapshot.regions[0])
+        source.open(live=False)
+        view = source.view(snapshot.taken_at)
+        if source.error:
+            raise RuntimeError(source.error)
     sort = settings.sort or sort_default(settings.view, once=True)
     rows = select_rows(
         view.rows,
@@ -148,8 +157,13 @@ def run_tui(settings: Settings) -> int:
     setup_file_logging()
     poller = make_poller(settings)
     try:
+        regions = tuple(poller.regions)
         return run_app(
-            settings, poller, make_quota_keeper(settings, tuple(poller.regions), poller.clients())
+            settings,
+            poller,
+            make_quota_keeper(settings, regions, poller.clients()),
+            # The callers view reads the first region's invocation logs.
+            make_callers_source(settings, regions[0]),
         )
     finally:
         poller.close()

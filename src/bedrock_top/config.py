@@ -38,6 +38,7 @@ AUTO_PERIODS: Final = (60, 300, 600, 900, 1800, 3600, 7200, 21600, 86400)
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNIT_S: Final = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86_400}
+_GROUP_BY = re.compile(r"^(caller|caller\+model|metadata\.[A-Za-z0-9_.:/@-]{1,256})$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
 
 
@@ -146,6 +147,7 @@ class Settings:
     columns: tuple[str, ...] = DEFAULT_COLUMNS  # live-table columns, in this order
     spark_metric: str = "invocations"
     view: str = MODELS_VIEW  # the view on screen (models, or one of ``figures.surfaces``)
+    group_by: str = "caller"  # the callers view's rows: caller, caller+model, metadata.KEY
     price_overrides: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     price_aliases: Mapping[str, str] = field(default_factory=dict)
     quota_overrides: Mapping[str, str] = field(default_factory=dict)  # model id -> quota code
@@ -245,6 +247,11 @@ def resolve(
     interval_s = check_interval(parse_duration(interval_text, interval.label), interval.label)
     filter_ = at("filter")
     compile_filter(_opt_str(filter_), filter_.label)
+    group_by = _str(at("group_by"))
+    if not _GROUP_BY.match(group_by):
+        raise ConfigError(
+            f"{at('group_by').label}: {group_by!r} is not caller, caller+model or metadata.KEY"
+        )
     view = _str(at("view"))
     if view not in VIEW_NAMES:
         choices = ", ".join(VIEW_NAMES)
@@ -291,6 +298,7 @@ def resolve(
         columns=_columns(at("columns", "show")),
         spark_metric=spark,
         view=view,
+        group_by=group_by,
         price_overrides=_price_overrides(values),
         price_aliases=_price_aliases(values),
         quota_overrides=_quota_overrides(values),

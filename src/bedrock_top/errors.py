@@ -43,6 +43,11 @@ _OTHER_SERVICES = {
     "ListFoundationModels": ("the Bedrock API", "bedrock"),
     "ListInferenceProfiles": ("the Bedrock API", "bedrock"),
     "GetCallerIdentity": ("STS", "sts"),
+    "GetModelInvocationLoggingConfiguration": ("the Bedrock API", "bedrock"),
+    "StartQuery": ("CloudWatch Logs", "logs"),
+    "GetQueryResults": ("CloudWatch Logs", "logs"),
+    "StopQuery": ("CloudWatch Logs", "logs"),
+    "StartLiveTail": ("CloudWatch Logs", "logs"),
 }
 # "... is not authorized to perform: cloudwatch:GetMetricData ..." in AccessDenied messages.
 _ACTION = re.compile(r"perform: ([a-z0-9-]+:[A-Za-z0-9]+)")

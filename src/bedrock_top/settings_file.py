@@ -51,6 +51,7 @@ SCALAR_KEYS: Final = (
     "seed",
     "sparkline",
     "view",
+    "group_by",
 )
 BOOL_KEYS: Final = frozenset({"reverse", "all_models", "all_accounts"})
 NUMBER_TEXT_KEYS: Final = frozenset({("period",), ("interval",), ("seed",)})
@@ -123,6 +124,7 @@ def defaults() -> Values:
             ("seed",): 0,
             ("sparkline",): "invocations",
             ("view",): "models",
+            ("group_by",): "caller",
         }
     )
     for name in SPIKE_KEYS:
@@ -274,6 +276,9 @@ sparkline = {toml_value(d["sparkline",])}
 # The view on screen at start (and printed by --once): models, mantle, agents, guardrails,
 # knowledge-bases or batch.
 view = {toml_value(d["view",])}
+# How the callers view groups the invocation logs: caller, caller+model or metadata.KEY (a
+# requestMetadata tag, such as metadata.team).
+group_by = {toml_value(d["group_by",])}
 
 [columns]
 # Live-table columns in display order ("model" first); narrow terminals still drop the least

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
@@ -407,3 +407,19 @@ def cost_function(prices: PriceTable) -> CostOf:
         return figures_cost(figures, recent, found[model_id])
 
     return cost_of
+
+
+def token_prices(prices: PriceTable) -> Callable[[str], tuple[float, float, float, float] | None]:
+    """USD per token of a model id for (input, output, cache read, cache write), cache at
+    the input price where the model has none; None without a known price (never 0)."""
+
+    def price_of(model_id: str) -> tuple[float, float, float, float] | None:
+        price = prices.lookup(model_id)
+        if price is None:
+            return None
+        per = 1e-6
+        read = price.cache_read if price.cache_read is not None else price.input
+        write = price.cache_write if price.cache_write is not None else price.input
+        return price.input * per, price.output * per, read * per, write * per
+
+    return price_of

@@ -118,10 +118,14 @@ class SurfaceView:
     checks: tuple[RollupCheck, ...] = ()
     unknown: tuple[str, ...] = ()  # metric names the namespace has that the view does not know
     full: bool = False  # on screen (polled in full); else its rows carry the heartbeat only
+    # Where a view not read from CloudWatch metrics got its rows (the callers' log group,
+    # bytes scanned, sampling...) and what it has to say about them.
+    source: Mapping[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     @property
     def warnings(self) -> tuple[str, ...]:
-        found = [c.message(self.spec.name) for c in self.checks if not c.agree]
+        found = [*self.notes, *(c.message(self.spec.name) for c in self.checks if not c.agree)]
         if self.unknown:
             found.append(
                 f"{self.spec.name}: {self.spec.namespace} also publishes metrics this view does "

@@ -78,6 +78,17 @@ class Rollup:
 
 
 @dataclass(frozen=True, slots=True)
+class Figure:
+    """A figure worked out outside the rings and handed to the row (a caller's cost and
+    share of the total, from invocation logs): its key, header and kind of cell."""
+
+    key: str
+    label: str
+    kind: Literal["usd", "pct", "count"]
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
 class QuotaSpec:
     """A per-model tokens-per-minute quota of a view: Service Quotas names it
     ``<prefix><model>``; the busiest complete minute of the last 60, summed over every row of
@@ -107,7 +118,7 @@ class ViewSpec:
     levels: tuple[tuple[str, ...], ...]
     measures: tuple[Measure, ...]
     heartbeat: str
-    sort: str
+    sort: str  # a measure's key, or a figure's
     spark: str
     ratios: tuple[Ratio, ...] = ()
     rollups: tuple[Rollup, ...] = ()
@@ -115,6 +126,7 @@ class ViewSpec:
     priced: tuple[str, str, str] | None = None
     backlog: bool = False  # a queue: gauges first, the figures are levels and drain rates
     quotas: tuple[QuotaSpec, ...] = ()
+    figures: tuple[Figure, ...] = ()  # computed elsewhere, shown and exported like the rest
 
     @property
     def measure_keys(self) -> tuple[str, ...]:
@@ -406,7 +418,8 @@ BATCH: Final = ViewSpec(
 SURFACES: Final[tuple[ViewSpec, ...]] = (MANTLE, AGENTS, GUARDRAILS, KNOWLEDGE_BASES, BATCH)
 SURFACES_BY_NAME: Final = {s.name: s for s in SURFACES}
 MODELS_VIEW: Final = "models"
-VIEW_NAMES: Final = (MODELS_VIEW, *SURFACES_BY_NAME)
+CALLERS_VIEW: Final = "callers"  # from model invocation logs (``figures.callers_spec``)
+VIEW_NAMES: Final = (MODELS_VIEW, *SURFACES_BY_NAME, CALLERS_VIEW)
 
 
 def window_key(measure: Measure) -> str:
@@ -443,4 +456,8 @@ def views_help() -> str:
     for spec in SURFACES_BY_NAME.values():
         rows = " + ".join(DIMENSION_LABELS.get(d, d).lower() for d in spec.levels[0])
         lines.append(f"  {spec.name:<17}{spec.namespace}: one row per {rows}")
+    lines.append(
+        f"  {CALLERS_VIEW:<17}model invocation logs: one row per caller (--group-by: "
+        "caller, caller+model, metadata.KEY)"
+    )
     return "\n".join(lines)

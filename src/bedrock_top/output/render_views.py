@@ -35,6 +35,7 @@ def figure_keys(view: SurfaceView) -> list[str]:
         keys.extend(key for _, key in percentile_keys(measure))
     keys.extend(ratio.key for ratio in spec.ratios)
     keys.extend(quota_keys(spec.quotas))
+    keys.extend(figure.key for figure in spec.figures)
     if spec.priced is not None:
         keys += ["cost_usd", "usd_per_hour"]
     return keys
@@ -56,7 +57,7 @@ def _float_keys(view: SurfaceView) -> frozenset[str]:
     """Figures written to 1e-6 (ratios, averages that are not latencies, levels): their
     binary noise means nothing."""
     spec = view.spec
-    keys = {r.key for r in spec.ratios}
+    keys = {r.key for r in spec.ratios} | {f.key for f in spec.figures if f.kind == "pct"}
     keys |= {window_key(m) for m in spec.measures if m.kind != "counter" and m.unit != "ms"}
     keys |= {k for m in spec.measures if m.unit != "ms" for _, k in percentile_keys(m)}
     return frozenset(keys)
@@ -81,9 +82,26 @@ def view_json_dict(
         "totals": round_figures(view_totals(view, rows), rates=_float_keys(view)),
         "checks": [c.to_dict() for c in view.checks],
         "unknown_metrics": list(view.unknown),
-        "api": api_dict(snapshot, api_usd_per_1000),
+        "api": _api(snapshot, view, api_usd_per_1000),
         "warnings": [*snapshot.warnings, *view.warnings],
+        **({"source": _source(view)} if view.source else {}),
     }
+
+
+def _api(snapshot: Snapshot, view: SurfaceView, api_usd_per_1000: float) -> dict[str, Any]:
+    """The CloudWatch API use, and for a view read from logs what the logs cost too."""
+    api = api_dict(snapshot, api_usd_per_1000)
+    if view.source:
+        logs_usd = float(view.source.get("usd", 0.0))
+        api["logs_usd"] = round(logs_usd, 6)
+        api["cost_usd"] = round(api["cost_usd"] + logs_usd, 6)
+    return api
+
+
+def _source(view: SurfaceView) -> dict[str, Any]:
+    """Where the callers came from: the log group, sampling, the bytes the backfill scanned."""
+    keys = ("log_group", "sampled", "bytes_scanned", "records_skipped", "enable_command")
+    return {k: view.source.get(k) for k in keys}
 
 
 def render_view_json(

@@ -5,6 +5,7 @@ Credentials, profiles, SSO and regions come from boto3's normal chain, as in the
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import boto3
@@ -99,3 +100,17 @@ def make_quota_clients(profile: str | None, region: str) -> tuple[Any, Any, Any]
         for service in ("service-quotas", "bedrock", "sts")
     )
     return quotas, bedrock, sts
+
+
+def make_log_clients(profile: str | None, region: str) -> tuple[Any, Any, Any]:
+    """Bedrock (control plane), CloudWatch Logs and STS clients for the callers view; their
+    endpoints the standard botocore way (``AWS_ENDPOINT_URL_LOGS`` ...), like the quotas'."""
+    from bedrock_top.services.invocation_logs import logs_client_config
+
+    session = boto3.session.Session(profile_name=profile)
+    # A custom endpoint (a test double, a VPC endpoint) cannot take Live Tail's host prefix.
+    logs_endpoint = os.environ.get("AWS_ENDPOINT_URL_LOGS") or os.environ.get("AWS_ENDPOINT_URL")
+    bedrock = session.client("bedrock", region_name=region, config=CLIENT_CONFIG)
+    logs = session.client("logs", region_name=region, config=logs_client_config(logs_endpoint))
+    sts = session.client("sts", region_name=region, config=CLIENT_CONFIG)
+    return bedrock, logs, sts

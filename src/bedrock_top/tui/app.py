@@ -38,14 +38,16 @@ from bedrock_top.config import (
     parse_window,
 )
 from bedrock_top.errors import describe_error
+from bedrock_top.figures.callers_spec import spec_of
 from bedrock_top.figures.catalog import parse_model_id
 from bedrock_top.figures.snapshot import ModelRow, Snapshot
 from bedrock_top.figures.spikes import Alert, SpikeTracker
 from bedrock_top.figures.surface_rows import SurfaceView
-from bedrock_top.figures.surfaces import MODELS_VIEW, SURFACES_BY_NAME, VIEW_NAMES
+from bedrock_top.figures.surfaces import CALLERS_VIEW, MODELS_VIEW, VIEW_NAMES, ViewSpec
 from bedrock_top.figures.totals import Totals, account_totals
 from bedrock_top.output.export import export_csv
 from bedrock_top.output.render_views import render_view_csv
+from bedrock_top.services.callers_source import CallersSource
 from bedrock_top.services.quota_keeper import QuotaKeeper
 from bedrock_top.tui.charts import ChartBox, chart_row
 from bedrock_top.tui.header import HeaderBar, HeaderState, utc
@@ -91,6 +93,7 @@ SIGNAL_CELLS = {
     "latency_p90": ("lat_p90",),
     "ttft_p90": ("lat_ttft",),
 }
+CALLERS_REFRESH_S = 2.0  # the callers view redraws from Live Tail's records this often
 COMPACT_WIDTH = 80  # below this (or COMPACT_HEIGHT) there are no panels, only the table
 COMPACT_HEIGHT = 20
 CHARTS_HEIGHT = 26  # the totals graphs need this many rows
@@ -112,6 +115,14 @@ class PollDone(Message):
         self.snapshot = snapshot
         self.error = error
         self.totals = totals
+
+
+class CallersRead(Message):
+    """The callers view read again from its aggregator (between polls: Live Tail is live)."""
+
+    def __init__(self, view: SurfaceView) -> None:
+        super().__init__()
+        self.view = view
 
 
 class BedrockTopApp(App[int]):
@@ -155,11 +166,14 @@ class BedrockTopApp(App[int]):
         clock: Clock = time.time,
         export_dir: Path | None = None,
         quotas: QuotaKeeper | None = None,
+        callers: CallersSource | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
         self.poller = poller
         self.quotas = quotas
+        self.callers = callers  # read (and billed) only while the callers view is open
+        self._callers_ticker: Timer | None = None
         self.clock = clock
         self.export_dir = export_dir
         self.current_view = settings.view  # "models" or one of ``figures.surfaces``
@@ -210,6 +224,10 @@ class BedrockTopApp(App[int]):
     def view(self, state: ViewState) -> None:
         self._states[self.current_view] = state
 
+    def _spec(self) -> ViewSpec:
+        """The spec of the view on screen (not the models)."""
+        return spec_of(self.current_view, self.settings.group_by)
+
     @property
     def registry(self) -> Mapping[str, Column]:
         """The columns of the view on screen."""
@@ -226,6 +244,7 @@ class BedrockTopApp(App[int]):
                 yield ChartBox(id="chart-spend")
                 yield ChartBox(id="chart-problems")
         with Vertical(id="table-panel"):
+            yield Static(id="callers-note")  # why the callers view has no logs to read
             yield ModelTable(id="models")
         with Horizontal(id="pane"):
             yield ChartBox(id="pane-0", classes="wide")
@@ -240,9 +259,11 @@ class BedrockTopApp(App[int]):
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
         self.query_one("#command", Input).display = False
+        self.query_one("#callers-note", Static).display = False
         if self.current_view != MODELS_VIEW:
             self.poller.set_view(self.current_view)
-            self.table.set_layout(SurfaceLayout(SURFACES_BY_NAME[self.current_view]))
+            self.table.set_layout(SurfaceLayout(self._spec()))
+        self._follow_callers(self.current_view == CALLERS_VIEW)
         self._draw_view_bar()
         self.query_one("#notice", Static).display = False
         self.query_one("#status", Static).display = False
@@ -253,6 +274,10 @@ class BedrockTopApp(App[int]):
         self._set_cost_aware()
         self.start_poll()
         self.table.focus()
+
+    def on_unmount(self) -> None:
+        if self.callers is not None:
+            self.callers.close()  # no Live Tail minute billed once the monitor is gone
 
     @property
     def table(self) -> ModelTable:
@@ -296,7 +321,7 @@ class BedrockTopApp(App[int]):
             surface = self._surface()
             columns = surface_table_columns(
                 room,
-                SURFACES_BY_NAME[self.current_view],
+                self._spec(),
                 surface.rows if surface is not None else (),
                 self.header_state.window_s,
                 self.header_state.period_s,
@@ -325,14 +350,25 @@ class BedrockTopApp(App[int]):
         # Quotas are read (when due) in the poll worker, just before a poll, but never before
         # the first one: the first rows never wait for them.
         quotas = self.quotas if self.snapshot is not None else None
-        self._poll_worker(self.generation, self.poller, quotas)
+        callers = self.callers if self.current_view == CALLERS_VIEW else None
+        self._poll_worker(self.generation, self.poller, quotas, callers)
 
     @work(thread=True, exclusive=False, group="poll")
-    def _poll_worker(self, generation: int, poller: Poller, quotas: QuotaKeeper | None) -> None:
+    def _poll_worker(
+        self,
+        generation: int,
+        poller: Poller,
+        quotas: QuotaKeeper | None,
+        callers: CallersSource | None = None,
+    ) -> None:
         try:
             if quotas is not None:
                 quotas.update(poller)  # never raises; a failure is in the snapshot
             snapshot = poller.poll()
+            if callers is not None:  # the callers view is open: its logs, from the backfill on
+                callers.open()  # never raises; a failure is in its view
+                surfaces = {**snapshot.surfaces, CALLERS_VIEW: callers.view(snapshot.taken_at)}
+                snapshot = replace(snapshot, surfaces=surfaces)
             totals = account_totals(snapshot)  # summing every row's series: off the UI thread
         except Exception as exc:  # shown as a status line; the next poll retries
             self.post_message(PollDone(generation, None, exc))
@@ -571,11 +607,12 @@ class BedrockTopApp(App[int]):
         assert self.shown is not None
         panel = self.query_one("#table-panel")
         surface = self._surface()
-        spec = SURFACES_BY_NAME[self.current_view]
+        spec = self._spec()
         if surface is None:
             self.table.apply(self.shown, [], self.view, {})
             panel.border_title = f"{spec.name} · reading {spec.namespace}…"
             return
+        self._draw_callers_note(surface)
         rows = surface_visible_rows(surface, self.view, error_rate=self.spikes.rules.error_rate)
         styles = column_styles(self.table.shown_columns, rows, self.header_state.window_s)
         self.table.apply(
@@ -593,6 +630,19 @@ class BedrockTopApp(App[int]):
         panel.border_title = title
         panel.border_subtitle = self._view_words()
         self._draw_pane()
+
+    def _draw_callers_note(self, surface: SurfaceView) -> None:
+        """Invocation logging off or out of reach: say so plainly, with the fix and its cost."""
+        note = self.query_one("#callers-note", Static)
+        source = surface.source
+        command = str(source.get("enable_command") or "")
+        shown = bool(source) and not source.get("log_group") and bool(surface.notes)
+        note.display = shown
+        if shown:
+            lines = [*surface.notes]
+            if command:
+                lines += ["", "To turn it on:", command, "", str(source.get("cost_note") or "")]
+            note.update("\n".join(lines))
 
     def _draw_panels(self) -> None:
         if self.shown is None or self.totals is None:
@@ -675,8 +725,11 @@ class BedrockTopApp(App[int]):
         if isinstance(self.screen, DetailScreen):
             self.pop_screen()  # the filter acts on the table: show it
         box = self.query_one("#filter", Input)
-        spec = SURFACES_BY_NAME.get(self.current_view)
-        names = "model id / provider" if spec is None else " / ".join(spec.dimensions)
+        names = (
+            "model id / provider"
+            if self.current_view == MODELS_VIEW
+            else " / ".join(self._spec().dimensions)
+        )
         box.placeholder = f"filter: regex over {names}, !negates"
         box.display = True
         box.value = self.view.filter or ""
@@ -847,12 +900,13 @@ class BedrockTopApp(App[int]):
         heartbeat), read over the whole window at once."""
         if name == self.current_view:
             return
+        self._follow_callers(name == CALLERS_VIEW)
         if isinstance(self.screen, (DetailScreen, SurfaceDetailScreen)):
             self.pop_screen()
         self.current_view = name
         self.poller.set_view(name)
         self.poller.set_focus([])
-        spec = SURFACES_BY_NAME.get(name)
+        spec = None if name == MODELS_VIEW else self._spec()
         self.table.set_layout(ModelLayout() if spec is None else SurfaceLayout(spec))
         self._layout(self.size.width, self.size.height)
         self._set_cost_aware()
@@ -864,6 +918,36 @@ class BedrockTopApp(App[int]):
         self._draw_header()
         self._set_status(f"view {name}" + (f": {spec.title}" if spec else ""))
         self.start_poll()
+
+    def _follow_callers(self, shown: bool) -> None:
+        """Live Tail runs (and is billed) only while the callers view is on screen: its
+        figures are read again every few seconds then; leaving the view ends the session."""
+        if shown and self.callers is not None and self._callers_ticker is None:
+            self._callers_ticker = self.set_interval(CALLERS_REFRESH_S, self._read_callers)
+        elif not shown:
+            if self._callers_ticker is not None:
+                self._callers_ticker.stop()
+                self._callers_ticker = None
+            if self.callers is not None and self.callers.is_open:
+                self.callers.close()
+
+    def _read_callers(self) -> None:
+        callers = self.callers
+        if callers is not None and callers.is_open and not self.header_state.paused:
+            self._callers_worker(callers)
+
+    @work(thread=True, exclusive=True, group="callers")
+    def _callers_worker(self, callers: CallersSource) -> None:
+        self.post_message(CallersRead(callers.view(self.clock())))
+
+    def on_callers_read(self, message: CallersRead) -> None:
+        shown = self.shown
+        if shown is None or self.current_view != CALLERS_VIEW or shown.visible != CALLERS_VIEW:
+            return
+        self.shown = replace(shown, surfaces={**shown.surfaces, CALLERS_VIEW: message.view})
+        self._draw_view_bar()
+        self._draw_table()
+        self._draw_header()
 
     def action_spark(self) -> None:
         if self.current_view != MODELS_VIEW:
@@ -956,8 +1040,17 @@ def _default_export_dir() -> Path:
     return user_data_path("bedrock-top") / "exports"
 
 
-def run_app(settings: Settings, poller: Poller, quotas: QuotaKeeper | None = None) -> int:
+def run_app(
+    settings: Settings,
+    poller: Poller,
+    quotas: QuotaKeeper | None = None,
+    callers: CallersSource | None = None,
+) -> int:
     """Run the TUI until the user quits (the caller builds the poller and closes it)."""
-    app = BedrockTopApp(settings, poller, quotas=quotas)
-    app.run()
+    app = BedrockTopApp(settings, poller, quotas=quotas, callers=callers)
+    try:
+        app.run()
+    finally:
+        if callers is not None:
+            callers.close()  # no Live Tail minute billed after the monitor is gone
     return app.return_code or 0

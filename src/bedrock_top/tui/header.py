@@ -209,6 +209,11 @@ def _surface_line(line: Text, view: SurfaceView, state: HeaderState) -> None:
             line.append(
                 f" │ {ratio.label.removesuffix(' %').lower()} {fmt_pct(totals.get(ratio.key))}"
             )
+    if view.source:  # a view read from logs: what reading them costs, and how live it is
+        line.append(f" │ logs {fmt_usd(float(view.source.get('usd', 0.0)))} so far")
+        live = str(view.source.get("live") or "")
+        if live:
+            line.append(f" · {live}", style="bold" if live == "sampled" else "")
     mismatches = sum(1 for c in view.checks if not c.agree)
     if mismatches:
         line.append(

@@ -162,7 +162,7 @@ class DetailScreen(Screen[None]):
 
 
 HELP_KEYS: tuple[tuple[str, str], ...] = (
-    ("1-6 Tab :", "views: models, mantle, agents, guardrails, knowledge-bases, batch"),
+    ("1-7 Tab :", "views: models, mantle, agents, guardrails, knowledge-bases, batch, callers"),
     ("/", "filter by model id or provider (regex, !negates)"),
     ("Esc", "clear the filter / go back"),
     ("Enter", "every metric of the selected model, charted"),

@@ -85,7 +85,9 @@ def column_heights(values: Sequence[float | None], top: float, rows: int) -> lis
         if v is None or v <= 0 or top <= 0:
             out.append(0)
         else:
-            out.append(min(dots, max(1, round(v / top * dots))))
+            # (to 1e-9 first: a mean of equal values that carries binary noise must not
+            # land on the other side of a half dot, and draw a flat series as a step)
+            out.append(min(dots, max(1, round(round(v / top * dots, 9)))))
     return out
 
 

@@ -9,11 +9,11 @@ from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Final
 
+from bedrock_top.figures.callers_spec import spec_of
 from bedrock_top.figures.surface_rows import SurfaceRow
 from bedrock_top.figures.surfaces import (
     DIMENSION_LABELS,
     MODELS_VIEW,
-    SURFACES_BY_NAME,
     Measure,
     ViewSpec,
     percentile_keys,
@@ -121,6 +121,12 @@ def view_columns(spec: ViewSpec) -> tuple[Column, ...]:
             Column(ratio.key, ratio.label, kind, "window" if ratio.percent else "",
                    _value(ratio.key), 2, ratio.description)
         )  # fmt: skip
+    for figure in spec.figures:
+        columns.append(
+            Column(figure.key, figure.label, figure.kind,
+                   "" if figure.kind == "count" else "window", _value(figure.key), 2,
+                   figure.description)
+        )  # fmt: skip
     for quota in spec.quotas:
         key = f"{quota.key}_peak_pct"
         columns.append(
@@ -140,7 +146,7 @@ def columns_of(view: str) -> Mapping[str, Column]:
     """The registry of ``view`` by key (the models view's is ``columns.COLUMNS_BY_KEY``)."""
     if view == MODELS_VIEW:
         return COLUMNS_BY_KEY
-    return {c.key: c for c in view_columns(SURFACES_BY_NAME[view])}
+    return {c.key: c for c in view_columns(spec_of(view))}
 
 
 @cache
@@ -161,5 +167,7 @@ def sort_default(view: str, once: bool) -> str:
     """The column a view sorts by unless told otherwise."""
     if view == MODELS_VIEW:
         return DEFAULT_SORT_ONCE if once else DEFAULT_SORT_LIVE
-    spec = SURFACES_BY_NAME[view]
-    return window_key(spec.measure(spec.sort))
+    spec = spec_of(view)
+    if spec.sort in spec.measure_keys:
+        return window_key(spec.measure(spec.sort))
+    return spec.sort  # a figure's key

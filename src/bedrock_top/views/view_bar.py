@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bedrock_top.figures.snapshot import Snapshot
-from bedrock_top.figures.surfaces import MODELS_VIEW, VIEW_NAMES
+from bedrock_top.figures.surfaces import CALLERS_VIEW, MODELS_VIEW, VIEW_NAMES
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +22,7 @@ class ViewTab:
 
 
 def view_tabs(snapshot: Snapshot | None, current: str) -> list[ViewTab]:
-    """Every view that has rows (models always, and the current one even when empty), in
+    """Every view that has rows (models and callers always, the current one even when empty), in
     the fixed order of ``VIEW_NAMES`` so a view keeps its number whatever else is shown."""
     tabs = []
     for number, name in enumerate(VIEW_NAMES, start=1):
@@ -35,7 +35,8 @@ def view_tabs(snapshot: Snapshot | None, current: str) -> list[ViewTab]:
             rows = len(view.rows)
             measure = view.spec.measure(view.spec.heartbeat)
             traffic = f"{fmt_short(view.heartbeat_total())} {measure.label.lower()}"
-        if rows or name in (MODELS_VIEW, current):
+        # The callers view reads logs only while open: always offered, counted when open.
+        if rows or name in (MODELS_VIEW, CALLERS_VIEW, current):
             tabs.append(ViewTab(number, name, rows, traffic if rows else "", name == current))
     return tabs
 
