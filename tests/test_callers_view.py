@@ -22,6 +22,7 @@ from bedrock_top.config import Settings
 from bedrock_top.demo.invocation_logs import PROMPT_MARKER, DemoLogs
 from bedrock_top.figures.surfaces import CALLERS_VIEW
 from bedrock_top.tui.app import BedrockTopApp
+from bedrock_top.tui.surface_screen import SurfaceDetailScreen
 from support.tui import FakeClock, make_app, settle
 
 FROZEN = 1_790_000_030.0
@@ -134,3 +135,35 @@ async def test_live_tail_runs_only_while_the_view_is_open(
         await settle(pilot)
         assert not callers.is_open
         assert not callers.tail.running  # no Live Tail minute billed off screen
+
+
+async def test_a_caller_drills_down_to_its_models_and_a_zoom_backfills_again(
+    tmp_path: Path,
+) -> None:
+    app, _ = _callers_app(tmp_path)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await settle(pilot)
+        await pilot.press("7")
+        await settle(pilot)
+        first = app.callers
+        assert first is not None
+        batch = next(k for k in app.table.row_keys if "nightly-batch" in k)
+        app.table.cursor_row = app.table.row_keys.index(batch)
+        await pilot.press("enter")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, SurfaceDetailScreen)
+        assert screen.query_one("#surface-breakdown", Static).display
+        shown = app.shown
+        assert shown is not None
+        row = next(r for r in shown.surfaces[CALLERS_VIEW].rows if r.key == batch)
+        models = first.models_of(tuple(v for _, v in row.dims), FROZEN)
+        assert sum(m.invocations for m in models) == row.values["invocations"]
+        assert len(models) == row.values["models"]
+        await pilot.press("escape", "right_square_bracket")  # a longer window
+        await settle(pilot)
+        assert app.callers is not first
+        assert not first.tail.running
+        assert app.callers is not None
+        assert app.callers.window_s > first.window_s
+        assert app.callers.is_open

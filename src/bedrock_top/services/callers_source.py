@@ -141,6 +141,25 @@ class CallersSource:
         self.status = status
         self.sampled = self.sampled or status == "sampled"
 
+    def models_of(self, group: tuple[str, ...], now: float) -> list[CallerRow]:
+        """One caller's drill-down: a row per model it used."""
+        with self._lock:
+            return self._aggregator.models_of(group, now, self.price_of)
+
+    def with_window(self, window_s: int, period_s: int) -> CallersSource:
+        """A source for another window (a zoom): the backfill runs again when it opens."""
+        self.close()
+        return CallersSource(
+            self.region,
+            self.clients,
+            window_s,
+            period_s,
+            self.group_by,
+            self.price_of,
+            clock=self.clock,
+            sleep=self.sleep,
+        )
+
     def rows(self, now: float) -> list[CallerRow]:
         with self._lock:
             return self._aggregator.rows(now, self.price_of)

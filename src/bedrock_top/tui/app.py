@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.style import Style
+from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -42,7 +43,7 @@ from bedrock_top.figures.callers_spec import spec_of
 from bedrock_top.figures.catalog import parse_model_id
 from bedrock_top.figures.snapshot import ModelRow, Snapshot
 from bedrock_top.figures.spikes import Alert, SpikeTracker
-from bedrock_top.figures.surface_rows import SurfaceView
+from bedrock_top.figures.surface_rows import SurfaceRow, SurfaceView
 from bedrock_top.figures.surfaces import CALLERS_VIEW, MODELS_VIEW, VIEW_NAMES, ViewSpec
 from bedrock_top.figures.totals import Totals, account_totals
 from bedrock_top.output.export import export_csv
@@ -52,7 +53,7 @@ from bedrock_top.services.quota_keeper import QuotaKeeper
 from bedrock_top.tui.charts import ChartBox, chart_row
 from bedrock_top.tui.header import HeaderBar, HeaderState, utc
 from bedrock_top.tui.screens import DetailScreen, EventsScreen, HelpScreen
-from bedrock_top.tui.surface_screen import SurfaceDetailScreen
+from bedrock_top.tui.surface_screen import SurfaceDetailScreen, models_table
 from bedrock_top.tui.table import ModelTable
 from bedrock_top.views.columns import (
     SPARK_KEY,
@@ -766,7 +767,9 @@ class BedrockTopApp(App[int]):
         # someone looks at them: ask for them now, and stop when the screen closes.
         self.poller.set_focus([key])
         if self.current_view != MODELS_VIEW:
-            screen = SurfaceDetailScreen(self.current_view, key, self.shown, waiting=True)
+            screen = SurfaceDetailScreen(
+                self.current_view, key, self.shown, waiting=True, breakdown=self._breakdown()
+            )
             self.push_screen(screen, self._detail_closed)
         else:
             self.push_screen(DetailScreen(key, self.shown, waiting=True), self._detail_closed)
@@ -844,6 +847,8 @@ class BedrockTopApp(App[int]):
         period = auto_period(window)
         settings = replace(self.poller.settings, window_s=window, period_s=period)
         self.poller = self.poller.with_settings(settings)
+        if self.callers is not None:  # the callers' backfill is of the window: read it again
+            self.callers = self.callers.with_window(window, period)
         self.generation += 1
         self.header_state = replace(self.header_state, window_s=window, period_s=period)
         # The alert tracker stays: events survive a zoom, and an alert still firing at the
@@ -930,6 +935,18 @@ class BedrockTopApp(App[int]):
                 self._callers_ticker = None
             if self.callers is not None and self.callers.is_open:
                 self.callers.close()
+
+    def _breakdown(self) -> Callable[[SurfaceRow], Table | None] | None:
+        """The callers view's drill-down into a caller's models (other views have none)."""
+        callers = self.callers
+        if self.current_view != CALLERS_VIEW or callers is None:
+            return None
+
+        def models(row: SurfaceRow) -> Table | None:
+            found = callers.models_of(tuple(v for _, v in row.dims), self.clock())
+            return models_table(found) if found else None
+
+        return models
 
     def _read_callers(self) -> None:
         callers = self.callers

@@ -4,6 +4,8 @@ roll-up checks that concern it, and a chart per measure."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -11,8 +13,10 @@ from textual.containers import Grid, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from bedrock_top.figures.callers import CallerRow
 from bedrock_top.figures.snapshot import Snapshot
 from bedrock_top.figures.surface_rows import SurfaceRow, SurfaceView
+from bedrock_top.format import fmt_count, fmt_pct, fmt_usd
 from bedrock_top.tui.charts import ChartBox, chart_row
 from bedrock_top.tui.screens import pairs_table
 from bedrock_top.views.cells import choose_style, row_cell
@@ -57,6 +61,7 @@ class SurfaceDetailScreen(Screen[None]):
     SurfaceDetailScreen #surface-title { height: 1; background: $panel; padding: 0 1;
         text-style: bold; }
     SurfaceDetailScreen #surface-summary { height: auto; padding: 0 1; }
+    SurfaceDetailScreen #surface-breakdown { height: auto; padding: 1 1 0 1; }
     SurfaceDetailScreen #surface-scroll { height: 1fr; }
     SurfaceDetailScreen #surface-charts {
         grid-size: 2; grid-gutter: 0 1; grid-rows: 9; height: auto; padding: 0 1;
@@ -65,9 +70,16 @@ class SurfaceDetailScreen(Screen[None]):
     """
 
     def __init__(
-        self, view_name: str, row_key: str, snapshot: Snapshot, *, waiting: bool = False
+        self,
+        view_name: str,
+        row_key: str,
+        snapshot: Snapshot,
+        *,
+        waiting: bool = False,
+        breakdown: Callable[[SurfaceRow], Table | None] | None = None,
     ) -> None:
         super().__init__()
+        self.breakdown = breakdown  # the callers view: the row's models
         self.view_name = view_name
         self.row_key = row_key
         self.snapshot = snapshot
@@ -77,6 +89,7 @@ class SurfaceDetailScreen(Screen[None]):
         yield Static(id="surface-title")
         with VerticalScroll(id="surface-scroll"):
             yield Static(id="surface-summary")
+            yield Static(id="surface-breakdown")
             with Grid(id="surface-charts"):
                 for i in range(MAX_CHARTS):
                     yield ChartBox(id=f"surface-chart-{i}")
@@ -105,5 +118,29 @@ class SurfaceDetailScreen(Screen[None]):
         )
         window_s = snapshot.window_end - snapshot.window_start
         self.query_one("#surface-summary", Static).update(surface_summary(view, row, window_s))
+        table = self.breakdown(row) if self.breakdown is not None else None
+        box = self.query_one("#surface-breakdown", Static)
+        box.display = table is not None
+        if table is not None:
+            box.update(table)
         chart_row(list(self.query(ChartBox)), surface_charts(row, view.spec, snapshot, every=True))
         self.on_resize()
+
+
+def models_table(rows: list[CallerRow]) -> Table:
+    """A caller's drill-down: its models, with their requests, tokens, cost and share."""
+    table = Table(
+        box=None, header_style="bold", title="models of this caller", title_justify="left"
+    )
+    for name in ("Model", "Inv", "In tok", "Out tok", "$", "Share"):
+        table.add_column(name, justify="left" if name == "Model" else "right")
+    for row in rows:
+        table.add_row(
+            row.models[0] if row.models else "-",
+            fmt_count(row.invocations),
+            fmt_count(row.input_tokens),
+            fmt_count(row.output_tokens),
+            fmt_usd(row.cost_usd) if row.cost_usd is not None else "?",
+            fmt_pct(row.share),
+        )
+    return table
