@@ -7,6 +7,7 @@ and every subprocess a test starts sees dummy credentials only.
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import shutil
 import tempfile
@@ -83,3 +84,21 @@ def cloudwatch_client(cloudwatch_endpoint: str) -> CloudWatchClient:
         aws_secret_access_key="testing",
         aws_session_token="testing",
     )
+
+
+@pytest.fixture
+def product_log() -> Iterator[list[str]]:
+    """Everything bedrock-top logs (what its log file would hold), tracebacks included."""
+    lines: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(logging.Formatter().format(record))
+
+    handler = Keep(logging.DEBUG)
+    logger = logging.getLogger("bedrock_top")
+    logger.addHandler(handler)
+    try:
+        yield lines
+    finally:
+        logger.removeHandler(handler)

@@ -7,9 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import logging
 import math
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -63,23 +61,6 @@ def test_backfill_figures_equal_the_logged_records() -> None:
             assert shown[caller][key] == value, (caller, key)
     shares = [r.values["share"] for r in view.rows]
     assert math.isclose(sum(s for s in shares if s is not None), 1.0)
-
-
-@pytest.fixture
-def product_log() -> Iterator[list[str]]:
-    lines: list[str] = []
-
-    class Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            lines.append(logging.Formatter().format(record))
-
-    handler = Keep(logging.DEBUG)
-    logger = logging.getLogger("bedrock_top")
-    logger.addHandler(handler)
-    try:
-        yield lines
-    finally:
-        logger.removeHandler(handler)
 
 
 @pytest.mark.parametrize("output", ["json", "csv", "table"])

@@ -9,9 +9,7 @@ call, emitted before validation and before any request is sent, so nothing escap
 from __future__ import annotations
 
 import json
-import logging
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -110,24 +108,6 @@ def aws_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
     monkeypatch.setenv("AWS_SESSION_TOKEN", SESSION_TOKEN)
-
-
-@pytest.fixture
-def product_log() -> Iterator[list[str]]:
-    """Everything bedrock-top logs (what its log file would hold), tracebacks included."""
-    lines: list[str] = []
-
-    class Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            lines.append(logging.Formatter().format(record))
-
-    handler = Keep(logging.DEBUG)
-    logger = logging.getLogger("bedrock_top")
-    logger.addHandler(handler)
-    try:
-        yield lines
-    finally:
-        logger.removeHandler(handler)
 
 
 @pytest.fixture
