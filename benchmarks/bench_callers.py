@@ -30,6 +30,9 @@ from typing import Any
 from bedrock_top.figures.callers import CallerAggregator, GroupBy, TokenPrices
 from bedrock_top.figures.invocation_records import InvocationRecord, SkipCounter, parse_record
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_core import rss_mb
+
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results"
 START = 1_790_000_040.0  # a minute boundary
@@ -180,14 +183,6 @@ def throughput(n: int, repeats: int, callers: int) -> dict[str, Any]:
 
 
 # --- memory over a long session -------------------------------------------------------------
-
-
-def rss_mb() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def _session_here(records: int, hours: int, callers: int, trace: bool) -> dict[str, Any]:

@@ -26,12 +26,11 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
-from bedrock_top.demo.cloudwatch import DemoCloudWatch
+from bedrock_top.demo.cloudwatch import DemoCloudWatch, matching_metrics, metrics_page
 from bedrock_top.figures.catalog import NAMESPACE
 from bedrock_top.figures.surfaces import AGENTS, BATCH, GUARDRAILS, KNOWLEDGE_BASES, MANTLE
 
 ACCOUNT_ID: Final = "123456789012"
-PAGE_SIZE: Final = 500
 MAX_QUERIES: Final = 500
 PUBLISH_DELAY: Final = 120
 
@@ -270,32 +269,10 @@ class ViewsCloudWatch:
         ns = self.namespaces.get(namespace)
         if ns is None:
             return self.inner.list_metrics(**kwargs)
-        wanted_name = kwargs.get("MetricName")
-        wanted_dims = [(d["Name"], d.get("Value")) for d in kwargs.get("Dimensions", [])]
-        matches = [
-            (name, dims)
-            for name, dims in ns.listing
-            if wanted_name in (None, name)
-            and all(any(k == n and v in (None, x) for n, x in dims) for k, v in wanted_dims)
-        ]
+        matches = matching_metrics(ns.listing, kwargs)
         token = kwargs.get("NextToken")
         offset = int(token.removeprefix("views-list-")) if token else 0
-        page = matches[offset : offset + PAGE_SIZE]
-        response: dict[str, Any] = {
-            "Metrics": [
-                {
-                    "Namespace": namespace,
-                    "MetricName": name,
-                    "Dimensions": [{"Name": k, "Value": v} for k, v in dims],
-                }
-                for name, dims in page
-            ]
-        }
-        if kwargs.get("IncludeLinkedAccounts"):
-            response["OwningAccounts"] = [ACCOUNT_ID] * len(page)
-        if offset + PAGE_SIZE < len(matches):
-            response["NextToken"] = f"views-list-{offset + PAGE_SIZE}"
-        return response
+        return metrics_page(namespace, matches, offset, kwargs, "views-list-")
 
     # --- GetMetricData -----------------------------------------------------------------------
 

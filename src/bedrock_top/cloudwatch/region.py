@@ -396,11 +396,11 @@ class RegionPoller:
 
         start, end = self._window(now)
         period = self.settings.period_s
-        latest = complete_index(start, end, period, int(now) - self.settings.settle_s)
+        complete_until = int(now) - self.settings.settle_s
+        latest = complete_index(start, end, period, complete_until)
         window = Window(start, end, period, latest)
         visible = self.settings.visible
         out: dict[str, SurfaceView] = {}
-        complete_until = int(now) - self.settings.settle_s
         for name, listing in self.surfaces.listings.items():
             spec = SURFACES_BY_NAME[name]
             full = name == visible

@@ -204,33 +204,11 @@ class DemoCloudWatch:
             validate_parameters(kwargs, _input_shape("ListMetrics"))
         if kwargs.get("RecentlyActive", "PT3H") != "PT3H":
             raise _error("ListMetrics", "InvalidParameterValue", "RecentlyActive must be PT3H")
-        wanted_name = kwargs.get("MetricName")
-        wanted_dims = [(d["Name"], d.get("Value")) for d in kwargs.get("Dimensions", [])]
         namespace = kwargs.get("Namespace", NAMESPACE)  # none: AWS/Bedrock only, as before
         listing = self._listing if namespace == NAMESPACE else self.surfaces.listing(namespace)
-        matches = [
-            (name, dims)
-            for name, dims in listing
-            if wanted_name in (None, name)
-            and all(_has_dimension(dims, key, value) for key, value in wanted_dims)
-        ]
+        matches = matching_metrics(listing, kwargs)
         offset = self._page_offset("ListMetrics", kwargs.get("NextToken"), len(matches))
-        page = matches[offset : offset + PAGE_SIZE]
-        response: dict[str, Any] = {
-            "Metrics": [
-                {
-                    "Namespace": namespace,
-                    "MetricName": name,
-                    "Dimensions": [{"Name": k, "Value": v} for k, v in dims],
-                }
-                for name, dims in page
-            ]
-        }
-        if kwargs.get("IncludeLinkedAccounts"):
-            response["OwningAccounts"] = [ACCOUNT_ID] * len(page)
-        if offset + PAGE_SIZE < len(matches):
-            response["NextToken"] = f"demo-list-{offset + PAGE_SIZE}"
-        return response
+        return metrics_page(namespace, matches, offset, kwargs, "demo-list-")
 
     @staticmethod
     def _page_offset(operation: str, token: str | None, total: int) -> int:
@@ -423,6 +401,43 @@ class DemoCloudWatch:
                         values.append(after[fields.total] - before[fields.total])
                     before = after
         return values
+
+
+Listing = Sequence[tuple[str, tuple[tuple[str, str], ...]]]  # (metric name, dimensions)
+
+
+def matching_metrics(listing: Listing, kwargs: Mapping[str, Any]) -> list[Any]:
+    """The listed metrics a ListMetrics request's MetricName and Dimensions filters keep."""
+    wanted_name = kwargs.get("MetricName")
+    wanted_dims = [(d["Name"], d.get("Value")) for d in kwargs.get("Dimensions", [])]
+    return [
+        (name, dims)
+        for name, dims in listing
+        if wanted_name in (None, name)
+        and all(_has_dimension(dims, key, value) for key, value in wanted_dims)
+    ]
+
+
+def metrics_page(
+    namespace: str, matches: Listing, offset: int, kwargs: Mapping[str, Any], token_prefix: str
+) -> dict[str, Any]:
+    """One ListMetrics page (500 metrics) from ``offset``, shaped as CloudWatch answers."""
+    page = matches[offset : offset + PAGE_SIZE]
+    response: dict[str, Any] = {
+        "Metrics": [
+            {
+                "Namespace": namespace,
+                "MetricName": name,
+                "Dimensions": [{"Name": k, "Value": v} for k, v in dims],
+            }
+            for name, dims in page
+        ]
+    }
+    if kwargs.get("IncludeLinkedAccounts"):
+        response["OwningAccounts"] = [ACCOUNT_ID] * len(page)
+    if offset + PAGE_SIZE < len(matches):
+        response["NextToken"] = f"{token_prefix}{offset + PAGE_SIZE}"
+    return response
 
 
 def _has_dimension(dims: tuple[tuple[str, str], ...], name: str, value: str | None) -> bool:
