@@ -512,6 +512,7 @@ def assert_no_float_noise(key: str, value: float) -> None:
 def test_json_floats_carry_no_noise(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--demo", "--once", "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
+    alerts = data.pop("alerts")  # checked below, by the kind of each alert's figure
     floats = list(floats_in(data))
     keys = {k for k, _ in floats}
     # The demo has every kind: averages, percentiles, rates, money per row, totals and API.
@@ -520,6 +521,22 @@ def test_json_floats_carry_no_noise(capsys: pytest.CaptureFixture[str]) -> None:
     assert isinstance(data["api"]["cost_usd"], float)
     for key, value in floats:
         assert_no_float_noise(key, value)
+    assert alerts
+    for alert in alerts:  # rounded by the kind of figure (output.alert_json)
+        for key in ALERT_FIGURES:
+            if isinstance(alert[key], float):
+                assert_no_float_noise(ALERT_KINDS[alert["figure"]], alert[key])
+
+
+# The figures of an active alert, and a key of the same decimals as each built-in's figure.
+ALERT_FIGURES = ("value", "peak", "threshold")
+ALERT_KINDS = {
+    "quota": "peak_pct",
+    "thr_min": "peak",
+    "err_rate_min": "peak_pct",
+    "usd_per_hour": "usd_per_hour",
+    "spike": "peak",
+}
 
 
 def test_csv_floats_carry_no_noise(capsys: pytest.CaptureFixture[str]) -> None:

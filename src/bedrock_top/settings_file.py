@@ -80,6 +80,7 @@ SCHEMA: Final[Mapping[str, Schema]] = {
 }
 
 Values = dict[Key, Sourced]
+ALERTS_KEY: Final = ("alerts",)  # the [[alerts]] tables, as one list
 
 
 def default_path() -> Path:
@@ -150,7 +151,10 @@ def read_file(path: Path, *, required: bool) -> Values:
     except ValueError as exc:  # TOMLDecodeError, or bytes that are not UTF-8
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     out: Values = {}
+    alerts = doc.pop("alerts", None)  # [[alerts]]: an array of tables, for alert_config
     _walk(doc, SCHEMA, (), path, out)
+    if alerts is not None:
+        out[ALERTS_KEY] = Sourced(alerts, str(path), f"[[alerts]] in {path}")
     return out
 
 
@@ -223,6 +227,8 @@ def describe(values: Values, settings: Settings, path: Path) -> str:
     state = "found" if path.is_file() else "not found"
     rows = [("setting", "from", "value")]
     for key, s in values.items():
+        if key == ALERTS_KEY:
+            continue  # the rules in effect follow, one line each
         if key == ("period",) and s.value is None:
             text = f"auto ({settings.period_s})"
         elif s.value is None:
@@ -235,7 +241,9 @@ def describe(values: Values, settings: Settings, path: Path) -> str:
     width = [max(len(r[i]) for r in rows) for i in (0, 1)]
     lines = [f"config file: {path} ({state})"]
     lines += [f"{a:<{width[0]}}  {b:<{width[1]}}  {c}" for a, b, c in rows]
-    return "\n".join(lines) + "\n"
+    from bedrock_top.alert_config import describe_rules
+
+    return "\n".join(lines) + "\n" + describe_rules(settings.alert_rules)
 
 
 def default_file_text() -> str:
@@ -320,6 +328,33 @@ get_metric_data_usd_per_1000 = {toml_value(d["prices", "get_metric_data_usd_per_
 # of date (used only for models that do not publish EstimatedTPMQuotaUsage).
 # [burndown]
 # "anthropic.claude-3-5-haiku" = 5
+
+# Alert rules. Built in: quota-high (quota >= 80 %), throttled (thr_min > 0 for 3m),
+# error-rate (err_rate_min >= 5 % for 2m), spend-rate (usd_per_hour, total over the models,
+# > 50) and spike (spike > 1). An [[alerts]] table named like a built-in changes only the
+# keys it gives ("enabled = false" switches it off); any other name adds a rule, which needs
+# figure, op and threshold. `bedrock-top --print-config` lists the rules in effect.
+# Figures: any numeric column (see --help), percentages in percent (80 = 80 %), plus
+# thr_min, err_min, err_rate_min and spike. Durations: "90s", "3m", "1h" or seconds.
+# [[alerts]]
+# name = "throttled"
+# enabled = false
+#
+# [[alerts]]
+# name = "haiku-slow"
+# figure = "lat_p90"              # p90 latency of the newest complete minute, in ms
+# op = ">"                        # ">", ">=", "<" or "<="
+# threshold = 5000
+# for = "5m"                      # must hold this long before it fires
+# filter = "haiku"                # regex over the model id and provider, as --filter
+# view = "models"                 # or mantle, agents, guardrails, knowledge-bases, batch
+# severity = "critical"           # info, warning or critical
+# actions = ["notice", "bell", "desktop", "command", "webhook"]
+# repeat = "30m"                  # again at most this often while it holds (default: never)
+# clear = "2m"                    # false this long before "resolved" (flap damping)
+# total = false                   # true: compare the sum over the rows the filter keeps
+# command = "notify-team --channel ops"   # gets the alert as JSON on stdin
+# webhook = "https://hooks.slack.com/services/T000/B000/XXXX"
 """
 
 

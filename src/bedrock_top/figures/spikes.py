@@ -9,6 +9,7 @@ fire even without enough history, because they are bad regardless of the baselin
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import deque
 from collections.abc import Mapping, Sequence
@@ -228,3 +229,41 @@ class SpikeTracker:
     def signals_for(self, row_key: str) -> set[str]:
         """The signals currently firing for one row (for cell highlighting)."""
         return {signal for key, signal in self.active if key == row_key}
+
+
+# A rise over a flat baseline with no floor (min_change 0) has no scale: it scores this.
+SCORE_CAP = 1e6
+
+
+def spike_scores(row: ModelRow, idx: int, period: int, rules: SpikeRules) -> dict[str, float]:
+    """Per signal, how far period ``idx`` is above its baseline in units of the spike
+    threshold: (value - median) / max(k * 1.4826 * MAD, min_change). Above 1 exactly when
+    :func:`detect` reports a spike for that signal; signals without a value or without
+    ``min_baseline_points`` of history have no score. ``period`` is the series' period
+    (scores are per period, like the floors)."""
+    del period  # the floors and the series are both per period: no conversion needed
+    out: dict[str, float] = {}
+    lo = max(0, idx - BASELINE_PERIODS)
+    for signal in (*COUNTER_SIGNALS, *LATENCY_SIGNALS):
+        series = _signal_series(row, signal, lo, idx)
+        value = series[-1]
+        history = [v for v in series[:-1] if v is not None]
+        if value is None or len(history) < rules.min_baseline_points:
+            continue
+        floor = rules.min_change.get(signal, DEFAULT_MIN_CHANGE.get(signal, 0.0))
+        med, mad = _median_mad(history)
+        scale = max(rules.k * MAD_SCALE * mad, floor)
+        spiked = value > med + scale  # detect's own test decides the side of 1
+        if scale <= 0:
+            score = SCORE_CAP if spiked else 0.0
+        else:
+            score = (value - med) / scale
+            if spiked != (score > 1):  # rounding at the very edge: keep detect's verdict
+                score = math.nextafter(1.0, 2.0) if spiked else 1.0
+        out[signal] = score
+    return out
+
+
+def spike_score(row: ModelRow, idx: int, period: int, rules: SpikeRules) -> float | None:
+    """The highest of :func:`spike_scores` (None when no signal has enough baseline)."""
+    return max(spike_scores(row, idx, period, rules).values(), default=None)
