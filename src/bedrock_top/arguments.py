@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="commands:\n"
         f"  {PROG} prices [--refresh]  the price table in use (see {PROG} prices --help)\n"
         f"  {PROG} quotas [--refresh]  Bedrock quotas and the model each applies to\n"
+        f"  {PROG} watch [flags]       alert rules without a screen: JSON lines (see --help)\n"
         "\n"
         "views (--view, keys 1-6 / Tab / : in the live monitor):\n"
         f"{views_help()}\n"
@@ -59,6 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--period", help="seconds per datapoint, a multiple of 60 (default: chosen from window)"
+    )
+    p.add_argument(
+        "--end",
+        metavar="TIME",
+        help="show the past window ending at TIME: ISO 8601 (2025-06-01T14:00Z; no offset: "
+        'UTC) or relative ("2h ago", "3d ago"); default: live',
     )
     p.add_argument(
         "--interval", help=f"seconds between polls, 5..600 (default {DEFAULT_INTERVAL_S})"
@@ -140,7 +147,9 @@ def load_settings(
     if args.force and not args.write_config:
         raise ConfigError("--force: only used with --write-config")
     values = settings_file.load(_flag_values(args), config_path(args), environ)
-    settings = resolve(values, _bedrock_regions, demo=args.demo, once=args.once)
+    settings = resolve(
+        values, _bedrock_regions, demo=args.demo, once=args.once, end=getattr(args, "end", None)
+    )
     if not settings.demo:
         _check_profile(values[("profile",)])
     return settings, values

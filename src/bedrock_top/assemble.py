@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from bedrock_top.cloudwatch.discovery import CloudWatchClient
 from bedrock_top.cloudwatch.settings import PollSettings
@@ -17,6 +17,8 @@ from bedrock_top.config import Settings
 from bedrock_top.figures.pricing import PriceTable, cost_function
 
 if TYPE_CHECKING:
+    from bedrock_top.cloudwatch.alarms import AlarmClient
+    from bedrock_top.services.alarm_keeper import AlarmKeeper
     from bedrock_top.services.callers_source import CallersSource
     from bedrock_top.services.quota_keeper import QuotaKeeper
 
@@ -35,6 +37,8 @@ def poll_settings(settings: Settings) -> PollSettings:
         # every other view once the first rows are on screen).
         views=(settings.view,),
         visible=settings.view,
+        end=settings.end,  # a past window (--end); None: live
+        period_note=settings.period_note,
     )
 
 
@@ -154,3 +158,14 @@ def make_callers_source(
         token_prices(prices or price_table(settings)),
         clock=clock,
     )
+
+
+def make_alarm_keeper(poller: Poller) -> AlarmKeeper:
+    """The CloudWatch alarms of the regions polled, read through the poller's own clients
+    (the demo backend has a few); a region whose credentials were renewed is read with a
+    new client, as the poller does."""
+    from bedrock_top.services.alarm_keeper import AlarmKeeper
+
+    clients = cast("dict[str, AlarmClient]", poller.clients())
+    reconnect = cast("Callable[[str], AlarmClient] | None", poller.reconnect)
+    return AlarmKeeper(clients, reconnect=reconnect)

@@ -14,7 +14,12 @@ from collections.abc import Sequence
 
 from bedrock_top import settings_file
 from bedrock_top.arguments import PROG, build_parser, config_path, load_settings
-from bedrock_top.assemble import make_callers_source, make_poller, make_quota_keeper
+from bedrock_top.assemble import (
+    make_alarm_keeper,
+    make_callers_source,
+    make_poller,
+    make_quota_keeper,
+)
 from bedrock_top.config import Settings
 from bedrock_top.errors import ConfigError
 from bedrock_top.figures.callers_spec import spec_of
@@ -48,7 +53,8 @@ def run_once(settings: Settings) -> int:
             sys.stderr.write(f"{PROG}: warning: {region}: {state.error}\n")
     rows = visible_rows(snapshot, settings)
     if settings.format == "json":
-        text = render_json(snapshot, rows, settings.api_usd_per_1000)
+        alerts = _active_alerts(snapshot, settings)
+        text = render_json(snapshot, rows, settings.api_usd_per_1000, alerts)
     elif settings.format == "csv":
         text = render_csv(snapshot, rows)
     else:
@@ -56,6 +62,19 @@ def run_once(settings: Settings) -> int:
     sys.stdout.write(text)
     sys.stdout.flush()  # a closed pipe shows up here, inside main, not at interpreter exit
     return 0
+
+
+def _active_alerts(snapshot: Snapshot, settings: Settings) -> list[dict[str, object]]:
+    """The alerts active at the snapshot's newest complete minute, as if the rules had
+    watched its last minutes (``alert_figures.replay``)."""
+    from bedrock_top.output.alert_json import active_records
+    from bedrock_top.views.alert_figures import replay
+
+    spikes = settings.spike_rules
+    book = replay(
+        snapshot, settings.alert_rules, min_requests=spikes.min_requests, spike_rules=spikes
+    )
+    return active_records(book.active())
 
 
 def run_once_view(settings: Settings) -> int:
@@ -68,6 +87,10 @@ def run_once_view(settings: Settings) -> int:
     )
     from bedrock_top.views.surface_columns import columns_of, sort_default
 
+    if settings.view == CALLERS_VIEW and settings.end is not None:
+        raise ConfigError(
+            "--end: the callers view reads the invocation logs of the live window only"
+        )
     spec = spec_of(settings.view, settings.group_by)
     poller = make_poller(settings)
     if settings.view == CALLERS_VIEW:
@@ -164,6 +187,7 @@ def run_tui(settings: Settings) -> int:
             make_quota_keeper(settings, regions, poller.clients()),
             # The callers view reads the first region's invocation logs.
             make_callers_source(settings, regions[0]),
+            make_alarm_keeper(poller),
         )
     finally:
         poller.close()
@@ -181,6 +205,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bedrock_top.quotas_cli import run_quotas
 
             return run_quotas(args[1:])
+        if args[:1] == ["watch"]:
+            from bedrock_top.watch_cli import run_watch
+
+            return run_watch(args[1:])
         parsed = build_parser().parse_args(args)
         if parsed.write_config:
             return write_config(parsed)
@@ -190,6 +218,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             path = config_path(parsed) or settings_file.default_path()
             sys.stdout.write(settings_file.describe(values, settings, path))
             return 0
+        if settings.period_note:  # a past window shown with a coarser period than asked
+            sys.stderr.write(f"{PROG}: note: {settings.period_note}\n")
         if settings.once:
             return run_once(settings)
         return run_tui(settings)

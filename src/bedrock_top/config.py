@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Final
 
 from bedrock_top.errors import ConfigError
+from bedrock_top.figures.alert_rules import AlertRule
 from bedrock_top.figures.pricing import DEFAULT_API_USD_PER_1000
+from bedrock_top.figures.retention import DAY, MAX_AGE_S, past_period
 from bedrock_top.figures.spikes import DEFAULT_MIN_CHANGE, DEFAULT_RULES, SpikeRules
 from bedrock_top.figures.surfaces import MODELS_VIEW, VIEW_NAMES
 from bedrock_top.views.columns import COLUMNS_BY_KEY, SORT_KEYS, SPARK_KEY, SPARK_METRICS, live_keys
@@ -112,6 +116,54 @@ def parse_regions(text: str | None, known: list[str], option: str = "--region") 
     return list(dict.fromkeys(regions))
 
 
+_AGO = re.compile(r"^\s*((?:\d+\s*[a-z]+\s*)+)ago\s*$", re.IGNORECASE)
+_AGO_PART = re.compile(r"(\d+)\s*([a-z]+)", re.IGNORECASE)
+_AGO_UNIT_S: Final = {
+    **dict.fromkeys(("d", "day", "days"), 86_400),
+    **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), 3600),
+    **dict.fromkeys(("m", "min", "mins", "minute", "minutes"), 60),
+    **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), 1),
+}
+
+
+def parse_end(text: str, now: float, option: str = "--end") -> float | None:
+    """When a past window ends, as epoch seconds; None for "now" (the live window).
+
+    ISO 8601 with Z or an offset (no offset: UTC; a date alone: its midnight), or a time
+    relative to ``now`` such as "2h ago", "90m ago", "1h30m ago", "3d ago".
+    """
+    spoken = text.strip()
+    if spoken.lower() == "now":
+        return None
+    relative = _AGO.match(spoken)
+    if relative:
+        seconds = 0
+        for number, unit in _AGO_PART.findall(relative.group(1)):
+            if unit.lower() not in _AGO_UNIT_S:
+                raise ConfigError(f"{option}: unknown unit {unit!r} in {text!r} (use d, h, m or s)")
+            seconds += int(number) * _AGO_UNIT_S[unit.lower()]
+        at = now - seconds
+    else:
+        try:
+            moment = datetime.fromisoformat(spoken)
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+            at = moment.timestamp()
+        except (ValueError, OverflowError):
+            raise ConfigError(
+                f"{option}: cannot read {text!r} as a time (ISO 8601 such as "
+                '2025-01-31T12:00Z, or "2h ago")'
+            ) from None
+    if at > now:
+        raise ConfigError(f"{option}: {text!r} is in the future (a window can end now at most)")
+    if now - at > MAX_AGE_S:
+        raise ConfigError(
+            f"{option}: {text!r} is {int((now - at) // DAY)} days ago; CloudWatch keeps data "
+            f"{MAX_AGE_S // DAY} days (15 months)"
+        )
+    return at
+
+
 Key = tuple[str, ...]  # a setting's path in the config file: ("spikes", "k")
 
 
@@ -122,6 +174,21 @@ class Sourced:
     value: object
     source: str  # "default", the config file's path, an environment variable, or a flag
     label: str  # names it in errors: "--interval", "BEDROCK_TOP_INTERVAL=2", "interval = 2 in F"
+
+
+def _builtin_alert_rules() -> tuple[AlertRule, ...]:
+    """The built-in alert rules (``alert_config`` imports this module, so it is lazy)."""
+    from bedrock_top.alert_config import BUILTIN_RULES
+
+    return BUILTIN_RULES
+
+
+def _alert_rules(values: Mapping[Key, Sourced]) -> tuple[AlertRule, ...]:
+    """The built-ins changed or joined by the config file's ``[[alerts]]`` tables."""
+    from bedrock_top.alert_config import parse_alerts
+
+    found = values.get(("alerts",))
+    return parse_alerts(None if found is None else found.value, found.source if found else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +208,8 @@ class Settings:
     all_models: bool = False
     all_accounts: bool = False  # linked accounts of a cross-account monitoring account
     once: bool = False
+    end: float | None = None  # epoch seconds a past window ends at (--end); None: live
+    period_note: str | None = None  # why the period is coarser than asked (retention)
     format: str = "table"
     seed: int = 0
     spike_rules: SpikeRules = DEFAULT_RULES
@@ -153,6 +222,8 @@ class Settings:
     quota_overrides: Mapping[str, str] = field(default_factory=dict)  # model id -> quota code
     burndown_overrides: Mapping[str, int] = field(default_factory=dict)  # id prefix -> factor
     api_usd_per_1000: float = DEFAULT_API_USD_PER_1000
+    # the alert rules in effect: the built-ins, changed or joined by [[alerts]]
+    alert_rules: tuple[AlertRule, ...] = field(default_factory=_builtin_alert_rules)
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -229,8 +300,12 @@ def resolve(
     *,
     demo: bool = False,
     once: bool = False,
+    end: str | None = None,
+    now: float | None = None,
 ) -> Settings:
-    """Validate merged values into Settings; ``bedrock_regions`` expands ``region = "all"``."""
+    """Validate merged values into Settings; ``bedrock_regions`` expands ``region = "all"``.
+    ``end`` is the --end flag's text (a past window); ``now`` the moment it is read against
+    (None: the clock)."""
 
     def at(*key: str) -> Sourced:
         return values[key]
@@ -242,6 +317,12 @@ def resolve(
     period_s = auto_period(window_s)
     if period_text is not None:
         period_s = check_period(parse_duration(period_text, period.label), window_s, period.label)
+    moment = time.time() if now is None else now
+    end_at = parse_end(end, moment) if end is not None else None
+    # A past window: a period finer than CloudWatch still keeps there is raised (and said).
+    period_s, period_note = past_period(
+        window_s, period_s, end_at, moment, explicit=period_text is not None
+    )
     interval = at("interval")
     interval_text = _text(interval, "a number of seconds") or ""
     interval_s = check_interval(parse_duration(interval_text, interval.label), interval.label)
@@ -292,6 +373,8 @@ def resolve(
         all_models=_bool(at("all_models")),
         all_accounts=_bool(at("all_accounts")),
         once=once,
+        end=end_at,
+        period_note=period_note,
         format=fmt,
         seed=_int(at("seed")),
         spike_rules=_spike_rules(values),
@@ -303,6 +386,7 @@ def resolve(
         price_aliases=_price_aliases(values),
         quota_overrides=_quota_overrides(values),
         burndown_overrides=_burndown_overrides(values),
+        alert_rules=_alert_rules(values),
         api_usd_per_1000=_number(
             at("prices", "get_metric_data_usd_per_1000").value,
             at("prices", "get_metric_data_usd_per_1000").label,

@@ -17,11 +17,11 @@ from bedrock_top.cloudwatch.plan import (
     MetricQuery,
     QueryGroup,
     SeriesKey,
-    align_down,
     metric_stat,
     plan_groups,
 )
 from bedrock_top.cloudwatch.quota_poll import (
+    MINUTE_SLOTS,
     QUOTA_KEYS,
     day_queries,
     minute_queries,
@@ -36,6 +36,7 @@ from bedrock_top.figures.quota_usage import (
     DAY_S,
     MINUTE,
 )
+from bedrock_top.figures.retention import MARGIN_S, finest_period
 from bedrock_top.figures.row_figures import CostOf
 from bedrock_top.figures.series import ModelSeries, span
 from bedrock_top.figures.snapshot import ModelRow, build_row, complete_index
@@ -86,8 +87,7 @@ class RegionPoller:
         self.surfaces = SurfacePoll(region)  # the other views' rows (``figures.surfaces``)
 
     def _window(self, now: float) -> tuple[int, int]:
-        period = self.settings.period_s
-        end = align_down(now, period) + period
+        end = self.settings.window_end(now)  # a past window's (--end) or the live one's
         return end - self.settings.window_s, end
 
     def _rediscover(self, now: float) -> None:
@@ -272,6 +272,7 @@ class RegionPoller:
         tiers = {k: self.tier(*k, s, start, end) for k, s in self.models.items()}
         self.messages = []
         self.quotas.choose([k for k, t in tiers.items() if t != "heartbeat"])
+        self._drop_gone_minutes(now, end)
         calls, _, _ = self.plan(now, tiers=tiers)
         self._run(calls)
         # A model whose heartbeat just showed traffic gets the rest of its series now: a
@@ -284,6 +285,7 @@ class RegionPoller:
                     woken[key] = now_tier
         if woken:
             self.quotas.choose(woken, more=True)
+            self._drop_gone_minutes(now, end)
             more, _, _ = self.plan(now, wake=woken, tiers=woken)
             self._run(more)
             calls += more
@@ -307,6 +309,13 @@ class RegionPoller:
             }
         self.surfaces.prune()
         self.last_poll_metrics = sum(len(c.queries) for c in calls)
+
+    def _drop_gone_minutes(self, now: float, end: int) -> None:
+        """A past window older than CloudWatch keeps 1-minute data for: no quota minutes
+        are read (its rows show no per-minute quota figure rather than a false one)."""
+        first = end - MINUTE_SLOTS * MINUTE
+        if self.settings.end is not None and finest_period(now - first + MARGIN_S) != MINUTE:
+            self.quotas.minutes_now = set()
 
     def _run(self, calls: list[Call]) -> None:
         for call in calls:
@@ -358,7 +367,7 @@ class RegionPoller:
     def rows(self, now: float, cost_of: CostOf | None = None) -> list[ModelRow]:
         start, end = self._window(now)
         period = self.settings.period_s
-        complete_until = int(now) - self.settings.settle_s
+        complete_until = self.settings.complete_until(now)
         latest = complete_index(start, end, period, complete_until)
         # Quota figures first (a quota shared by several models sums them), so each row is
         # built once with its own.
@@ -396,7 +405,7 @@ class RegionPoller:
 
         start, end = self._window(now)
         period = self.settings.period_s
-        complete_until = int(now) - self.settings.settle_s
+        complete_until = self.settings.complete_until(now)
         latest = complete_index(start, end, period, complete_until)
         window = Window(start, end, period, latest)
         visible = self.settings.visible

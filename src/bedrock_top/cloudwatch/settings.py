@@ -25,6 +25,9 @@ class PollSettings:
     # screen, polled in full (the others only for a heartbeat).
     views: tuple[str, ...] = ("models",)
     visible: str = "models"
+    # A past window's end (epoch seconds, --end); None: the live window, ending now.
+    end: float | None = None
+    period_note: str | None = None  # why ``period_s`` is coarser than asked (retention)
 
     @property
     def models_in_background(self) -> bool:
@@ -38,8 +41,24 @@ class PollSettings:
 
     @property
     def recently_active_only(self) -> bool:
-        """``RecentlyActive=PT3H`` only fits windows of at most three hours."""
-        return not self.all_models and self.window_s <= 3 * 3600
+        """``RecentlyActive=PT3H`` only fits live windows of at most three hours (a past
+        window lists every metric CloudWatch still lists)."""
+        return not self.all_models and self.end is None and self.window_s <= 3 * 3600
+
+    def window_end(self, now: float) -> int:
+        """The window's end: the live window takes in the period under way, a past one ends
+        at the period boundary at or before ``end``."""
+        period = self.period_s
+        if self.end is None:
+            return int(now // period) * period + period
+        return int(self.end // period) * period
+
+    def complete_until(self, now: float) -> int:
+        """Periods ending at or before this are complete (CloudWatch has published them):
+        ``settle_s`` before the real ``now``, and at most the end of a past window (its
+        quota figures are those of its last minutes)."""
+        settled = int(now) - self.settle_s
+        return settled if self.end is None else min(settled, self.window_end(now))
 
 
 @dataclass(slots=True)

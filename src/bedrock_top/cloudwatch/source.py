@@ -13,11 +13,11 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from bedrock_top.cloudwatch.discovery import CloudWatchClient, ModelKey
-from bedrock_top.cloudwatch.plan import align_down
 from bedrock_top.cloudwatch.region import RegionPoller
 from bedrock_top.cloudwatch.settings import PollSettings, UsageCounter
 from bedrock_top.errors import describe_error, needs_new_credentials
 from bedrock_top.figures.quotas import QuotaState
+from bedrock_top.figures.retention import LISTED_S, LISTED_WARNING
 from bedrock_top.figures.row_figures import CostOf
 from bedrock_top.figures.snapshot import ApiUsage, ModelRow, Snapshot
 
@@ -173,7 +173,7 @@ class Poller:
         now = self.last_poll_at if self.last_poll_at is not None else self.clock()
         settings = self._polled
         period = settings.period_s
-        end = align_down(now, period) + period
+        end = settings.window_end(now)  # a past window's (--end) or the live one's
         rows: list[ModelRow] = []
         messages: list[str] = []
         parts: dict[str, list[SurfaceView]] = {}
@@ -187,12 +187,14 @@ class Poller:
             for view, part in self._good_views.get(name, {}).items():
                 parts.setdefault(view, []).append(part)
         rows.sort(key=lambda r: (-r.window.invocations, r.region, r.info.model_id))
+        if settings.end is not None and end - settings.window_s < now - LISTED_S:
+            messages.append(LISTED_WARNING)
         return Snapshot(
             taken_at=now,
             window_start=end - settings.window_s,
             window_end=end,
             period=period,
-            complete_until=int(now) - settings.settle_s,
+            complete_until=settings.complete_until(now),
             regions=tuple(self.regions),
             rows=tuple(rows),
             api=self.usage(),
@@ -210,6 +212,8 @@ class Poller:
                 for name, region in self.regions.items()
                 if (daily := region.quotas.account_daily(region.models)) is not None
             },
+            requested_end=settings.end,
+            period_note=settings.period_note,
         )
 
     def clients(self) -> dict[str, CloudWatchClient]:

@@ -65,6 +65,10 @@ class ModelRow:
     cost: RowCost | None = None  # None: no known price for this model
     quota: RowQuota | None = None  # None: no quota known for this model
     quota_unknown: bool = False  # the quotas of its region could not be read
+    # The worst state of the CloudWatch alarms on this model ("ALARM", "INSUFFICIENT_DATA",
+    # "OK"; "" without any), and its one-character marker for the table.
+    alarm: str = ""
+    alarm_marker: str = ""
 
     @property
     def model_id(self) -> str:
@@ -159,6 +163,14 @@ class Snapshot:
     # the others for the heartbeat the view bar shows.
     surfaces: Mapping[str, SurfaceView] = field(default_factory=dict)
     visible: str = "models"  # the view polled in full
+    # A past window (--end): the moment asked for, before alignment; None: the live window.
+    requested_end: float | None = None
+    period_note: str | None = None  # why the period is coarser than asked (retention)
+
+    @property
+    def live(self) -> bool:
+        """The window ends now (False: a past window, which stays as it is)."""
+        return self.requested_end is None
 
     @property
     def period_starts(self) -> range:

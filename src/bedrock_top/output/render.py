@@ -12,7 +12,7 @@ import json
 import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bedrock_top.figures.pricing import api_cost_usd
@@ -86,8 +86,13 @@ def quota_totals(snapshot: Snapshot, rows: Sequence[ModelRow]) -> dict[str, Any]
 
 
 def to_json_dict(
-    snapshot: Snapshot, rows: list[ModelRow], api_usd_per_1000: float = 0.01
+    snapshot: Snapshot,
+    rows: list[ModelRow],
+    api_usd_per_1000: float = 0.01,
+    alerts: Sequence[Mapping[str, object]] = (),
 ) -> dict[str, Any]:
+    """The --once JSON contract; ``alerts``: the alert records active at the snapshot
+    (``output.alert_json.active_records``)."""
     totals: dict[str, Any] = {k: sum(getattr(r.window, k) for r in rows) for k in snapshot.totals()}
     # Money over the rows with a known price; the others are named, never counted as 0.
     totals["cost_usd"] = sum(r.cost.window_usd for r in rows if r.cost)
@@ -102,13 +107,46 @@ def to_json_dict(
             "period_s": snapshot.period,
             # the minutes every quota peak and last figure read (1-minute, always)
             "quota_minutes": {"start": iso(minutes[0]), "end": iso(minutes[-1] + MINUTE)},
+            **which_window(snapshot),
         },
         "regions": list(snapshot.regions),
         "models": [round_figures(r.to_dict()) for r in rows],
         "totals": round_figures(totals),
         "api": api_dict(snapshot, api_usd_per_1000),
         "warnings": [*snapshot.warnings, *(f"{r}: {e}" for r, e in snapshot.quota_errors.items())],
+        "alerts": [dict(a) for a in alerts],
     }
+
+
+def which_window(snapshot: Snapshot) -> dict[str, Any]:
+    """The ``window`` keys saying whether it is live; a past window (--end) also gives the
+    moment asked for (before alignment to the period) and why its period is coarser than
+    asked (null: it is not)."""
+    if snapshot.requested_end is None:
+        return {"live": True}
+    return {
+        "live": False,
+        "requested_end": iso(snapshot.requested_end),
+        "period_note": snapshot.period_note,
+    }
+
+
+def past_window_lines(snapshot: Snapshot) -> list[str]:
+    """For a past window, the line that says so under the title (and the period's note)."""
+    if snapshot.requested_end is None:
+        return []
+    start = datetime.fromtimestamp(snapshot.window_start, UTC)
+    end = datetime.fromtimestamp(snapshot.window_end, UTC)
+    same_day = start.date() == end.date() or end == end.replace(hour=0, minute=0, second=0)
+    span = (
+        f"{start:%Y-%m-%d %H:%M}\u2013{end:%H:%M}"
+        if same_day and end - start < timedelta(days=1)
+        else f"{start:%Y-%m-%d %H:%M} \u2013 {end:%Y-%m-%d %H:%M}"
+    )
+    lines = [f"window {span} UTC (past window)"]
+    if snapshot.period_note:
+        lines.append(f"note: {snapshot.period_note}")
+    return lines
 
 
 def api_dict(snapshot: Snapshot, api_usd_per_1000: float) -> dict[str, Any]:
@@ -125,8 +163,13 @@ def api_dict(snapshot: Snapshot, api_usd_per_1000: float) -> dict[str, Any]:
     )
 
 
-def render_json(snapshot: Snapshot, rows: list[ModelRow], api_usd_per_1000: float = 0.01) -> str:
-    return json.dumps(to_json_dict(snapshot, rows, api_usd_per_1000), indent=2) + "\n"
+def render_json(
+    snapshot: Snapshot,
+    rows: list[ModelRow],
+    api_usd_per_1000: float = 0.01,
+    alerts: Sequence[Mapping[str, object]] = (),
+) -> str:
+    return json.dumps(to_json_dict(snapshot, rows, api_usd_per_1000, alerts), indent=2) + "\n"
 
 
 def render_csv(snapshot: Snapshot, rows: list[ModelRow]) -> str:
@@ -248,6 +291,8 @@ def render_table(
         f"{api.list_metrics_calls} ListMetrics calls, {api.metrics_requested} metrics requested"
     )
     lines = wrap(title, width)
+    for line in past_window_lines(snapshot):
+        lines.extend(wrap(line, width))
     lines.extend(fit_text_table(once_text_columns(snapshot, rows, sort), width))
     lines.extend(wrap(summary, width))
     for warning in snapshot.warnings:

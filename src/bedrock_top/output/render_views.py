@@ -19,8 +19,10 @@ from bedrock_top.output.render import (
     api_dict,
     fit_text_table,
     iso,
+    past_window_lines,
     round_figures,
     text_columns,
+    which_window,
     wrap,
 )
 from bedrock_top.views.surface_columns import once_columns, view_columns
@@ -76,6 +78,7 @@ def view_json_dict(
             "start": iso(snapshot.window_start),
             "end": iso(snapshot.window_end),
             "period_s": snapshot.period,
+            **which_window(snapshot),
         },
         "regions": list(snapshot.regions),
         "rows": [_row_dict(view, r) for r in rows],
@@ -144,6 +147,8 @@ def render_view_table(
     columns = [registry[k] for k in keys if k in registry]
     window_s = snapshot.window_end - snapshot.window_start
     lines = wrap(title, width)
+    for line in past_window_lines(snapshot):
+        lines.extend(wrap(line, width))
     if rows:
         lines.extend(fit_text_table(text_columns(columns, rows, window_s, sort), width))
     else:
