@@ -26,6 +26,8 @@ from bedrock_top.cloudwatch.source import Poller
 from bedrock_top.config import Settings
 from bedrock_top.figures.pricing import cost_function
 from bedrock_top.figures.surfaces import VIEW_NAMES
+from bedrock_top.services.alarm_keeper import AlarmKeeper
+from bedrock_top.services.aws import make_cloudwatch_clients
 from bedrock_top.tui.app import BedrockTopApp
 from bedrock_top.tui.screens import DetailScreen
 from support.bedrock_truth import BASE_HAIKU, US_SONNET, publish, scenario
@@ -55,7 +57,9 @@ READ_LOGS: Final = frozenset(
         "logs:StartLiveTail",
     }
 )
-READ_ALL: Final = READ_METRICS | READ_QUOTAS | READ_LOGS
+# The alarm markers: the CloudWatch alarms already set on Bedrock metrics (read, never written).
+READ_ALARMS: Final = frozenset({"cloudwatch:DescribeAlarms"})
+READ_ALL: Final = READ_METRICS | READ_QUOTAS | READ_LOGS | READ_ALARMS
 # Needs no IAM permission (and no policy can deny it): which account the quota cache is for.
 NO_PERMISSION: Final = frozenset({"sts:GetCallerIdentity"})
 READ_PRICES: Final = frozenset({"pricing:GetProducts"})
@@ -214,6 +218,33 @@ async def test_live_session_attempts_only_the_read_operations(
     assert operations.attempted.count("cloudwatch:ListMetrics") <= 2 * len(VIEW_NAMES)
     assert product_log  # the failure went to the log, with its details
     assert_no_secret(*statuses, *exported, *product_log)
+
+
+@pytest.mark.usefixtures("aws_secrets")
+def test_alarm_reading_attempts_only_describe_alarms(
+    cloudwatch_endpoint: str, cloudwatch_client: CloudWatchClient, operations: OperationLog
+) -> None:
+    """The alarm markers read alarms with the product's own clients: DescribeAlarms only (no
+    write API, ever), and the shipped policy allows it."""
+    cloudwatch_client.put_metric_alarm(
+        AlarmName="haiku-throttled",
+        Namespace="AWS/Bedrock",
+        MetricName="InvocationThrottles",
+        Dimensions=[{"Name": "ModelId", "Value": BASE_HAIKU}],
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=0,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+    operations.attempted.clear()  # the test's own setup above is not the product's
+    keeper = AlarmKeeper(make_cloudwatch_clients(None, ("us-east-1",), cloudwatch_endpoint))
+    keeper.update()
+    assert keeper.error is None
+    assert [a.name for a in keeper.alarms("us-east-1")] == ["haiku-throttled"]
+    assert operations.attempted == ["cloudwatch:DescribeAlarms"]
+    assert operations.actions == READ_ALARMS
+    assert allowed_actions(shipped_policy()) >= READ_ALARMS
 
 
 @pytest.mark.usefixtures("aws_secrets")

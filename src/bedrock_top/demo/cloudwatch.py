@@ -210,6 +210,26 @@ class DemoCloudWatch:
         offset = self._page_offset("ListMetrics", kwargs.get("NextToken"), len(matches))
         return metrics_page(namespace, matches, offset, kwargs, "demo-list-")
 
+    # --- DescribeAlarms ----------------------------------------------------------------------
+
+    def describe_alarms(self, **kwargs: Any) -> dict[str, Any]:
+        """DescribeAlarms: a few alarms on the demo's models (``demo.alarms``), paginated."""
+        from bedrock_top.demo.alarms import demo_alarms
+
+        with self._lock:
+            self.calls["DescribeAlarms"] += 1
+        if self.parameter_validation:
+            validate_parameters(kwargs, _input_shape("DescribeAlarms"))
+        wanted = kwargs.get("AlarmTypes", ["MetricAlarm"])
+        alarms = demo_alarms(self.region, self._clock(), self.models)
+        alarms = alarms if "MetricAlarm" in wanted else []
+        offset = self._page_offset("DescribeAlarms", kwargs.get("NextToken"), len(alarms))
+        end = offset + kwargs.get("MaxRecords", 50)
+        page: dict[str, Any] = {"MetricAlarms": alarms[offset:end], "CompositeAlarms": []}
+        if end < len(alarms):
+            page["NextToken"] = f"demo-list-{end}"
+        return page
+
     @staticmethod
     def _page_offset(operation: str, token: str | None, total: int) -> int:
         if token is None:
