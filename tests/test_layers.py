@@ -28,9 +28,9 @@ LAYERS: Final = (
     ("services", ("services", "demo")),
     ("views", ("views",)),
     ("output", ("output",)),
-    ("wiring", ("config", "settings_file", "arguments", "assemble")),
+    ("wiring", ("config", "settings_file", "arguments", "assemble", "alert_config", "alerting")),
     ("tui", ("tui",)),
-    ("entry", ("cli", "prices_cli", "quotas_cli", "__main__")),
+    ("entry", ("cli", "prices_cli", "quotas_cli", "watch_cli", "__main__")),
 )
 UI_LIBRARIES: Final = ("textual", "rich")
 
