@@ -13,11 +13,14 @@ from rich.console import Console
 from textual.widgets import Input, Static
 from textual.widgets._toast import Toast
 
+from bedrock_top.figures.alert_rules import AlertEvent
+from bedrock_top.figures.alert_state import Incident
 from bedrock_top.figures.snapshot import Snapshot
 from bedrock_top.figures.totals import account_totals
 from bedrock_top.tui.app import BedrockTopApp
+from bedrock_top.tui.events_screen import EventsScreen, event_cells
 from bedrock_top.tui.header import HeaderBar
-from bedrock_top.tui.screens import DetailScreen, EventsScreen, events_table
+from bedrock_top.tui.screens import DetailScreen
 from bedrock_top.tui.table import FLAG
 from bedrock_top.views.columns import COLUMNS_BY_KEY, SORT_KEYS
 from bedrock_top.views.rows import order_rows
@@ -82,22 +85,34 @@ async def test_zoom_keeps_the_events_and_announces_nothing_again() -> None:
     app = make_app()
     async with app.run_test(size=(160, 45)) as pilot:
         await settle(pilot)
-        active = set(app.spikes.active)
+        book = app.alerts.book
+        active = {(i.rule.name, i.subject.row_key) for i in book.active()}
         assert active  # the demo has alerts from the start
-        events = list(app.spikes.events)
+        history = book.history
+        fired: list[tuple[str, str]] = []
+        original = app.alerts.judge
+
+        def judge(snapshot: Snapshot) -> list[AlertEvent]:
+            events = original(snapshot)
+            fired.extend((e.rule.name, e.subject.row_key) for e in events if e.kind == "fired")
+            return events
+
+        app.alerts.judge = judge  # type: ignore[method-assign]
         for key in ("right_square_bracket", "left_square_bracket", "minus", "p", "p"):
             await pilot.press(key)
             await settle(pilot)
-        assert list(app.spikes.events)[: len(events)] == events  # nothing lost
-        again = [
-            a for a in list(app.spikes.events)[len(events) :] if (a.row_key, a.signal) in active
-        ]
-        still = {k for k in active if k in app.spikes.active}
-        assert not [a for a in again if (a.row_key, a.signal) in still]  # still firing: no repeat
+
+        def starts(incidents: tuple[Incident, ...]) -> list[tuple[str, str, float]]:
+            return [(i.rule.name, i.subject.row_key, i.started) for i in incidents]
+
+        # Nothing lost: the incidents before are still there, in order.
+        assert starts(app.alerts.book.history)[: len(history)] == starts(history)
+        still = {(i.rule.name, i.subject.row_key) for i in app.alerts.book.active()}
+        assert not [k for k in fired if k in active and k in still]  # still firing: no repeat
         assert not app.query(Toast)  # alerts never pile up over the table
         await pilot.press("a")
         assert isinstance(app.screen, EventsScreen)
-        assert str(app.screen.query_one("VerticalScroll").border_title).startswith("Events")
+        assert str(app.screen.query_one("Vertical").border_title).startswith("Events")
 
 
 async def test_alerts_go_to_one_notice_line_and_the_events_screen_not_toasts() -> None:
@@ -105,17 +120,21 @@ async def test_alerts_go_to_one_notice_line_and_the_events_screen_not_toasts() -
     async with app.run_test(size=(160, 45)) as pilot:
         await settle(pilot)
         notice = str(app.query_one("#notice", Static).render())
-        assert f"{len(app.spikes.active)} alert" in notice
+        active = app.alerts.book.active()
+        assert f"{len(active)} alert" in notice
         assert "(a: events)" in notice
         assert not app.query(Toast)
         await pilot.press("a")
         assert isinstance(app.screen, EventsScreen)
-        console = Console(width=200, record=True, file=io.StringIO())
-        console.print(events_table(app.screen.events, app.screen.active))
+        console = Console(width=250, record=True, file=io.StringIO())
+        describe = app.alerts.book.describe
+        for incident in app.screen.incidents:
+            console.print(*event_cells(incident, app.clock(), describe))
         text = console.export_text()
-        for alert in app.spikes.events:
-            assert alert.model_id in text
-        assert "threshold:" not in text  # words, not internal names
+        for incident in app.alerts.book.history:
+            assert incident.subject.row_id in text
+        assert "active" in text  # the demo's alerts are still firing
+        assert "thr_min" not in text  # words, not internal names
         assert "latency_p90" not in text
 
 
@@ -251,9 +270,14 @@ async def test_model_names_keep_the_part_that_tells_them_apart(size: tuple[int, 
     app = make_app()
     async with app.run_test(size=size) as pilot:
         await settle(pilot)
+        assert app.shown is not None
+        markers = {r.key: r.alarm_marker for r in app.shown.rows}
         for key in app.table.row_keys:
             model_id = key.split("|")[-1]
             text = app.table.get_cell(key, "model").plain.rstrip()
+            if markers[key]:  # its CloudWatch alarm marker ends the cell
+                assert text.endswith(" " + markers[key])
+                text = text.removesuffix(markers[key]).rstrip()
             tail = model_id.split(".")[-1][-10:]  # date and version
             assert text.endswith(tail), (text, model_id)
 

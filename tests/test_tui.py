@@ -17,8 +17,9 @@ from bedrock_top.demo.cloudwatch import DemoCloudWatch
 from bedrock_top.format import fmt_count
 from bedrock_top.tui.app import BedrockTopApp
 from bedrock_top.tui.charts import ChartBox
+from bedrock_top.tui.events_screen import EventsScreen
 from bedrock_top.tui.header import HeaderBar
-from bedrock_top.tui.screens import DetailScreen, EventsScreen, HelpScreen, detail_summary
+from bedrock_top.tui.screens import DetailScreen, HelpScreen, detail_summary
 from bedrock_top.tui.table import ModelTable
 from bedrock_top.views.columns import SORT_KEYS
 from bedrock_top.views.panels import fmt_figure

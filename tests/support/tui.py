@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from botocore.exceptions import EndpointConnectionError
 from textual.pilot import Pilot
 
+from bedrock_top.cloudwatch.alarms import AlarmClient
 from bedrock_top.cloudwatch.discovery import CloudWatchClient
 from bedrock_top.cloudwatch.settings import PollSettings
 from bedrock_top.cloudwatch.source import Poller
@@ -18,6 +19,7 @@ from bedrock_top.demo.cloudwatch import DemoCloudWatch
 from bedrock_top.demo.quotas import DemoQuotaClients
 from bedrock_top.figures.pricing import PriceTable, cost_function
 from bedrock_top.figures.surfaces import VIEW_NAMES
+from bedrock_top.services.alarm_keeper import AlarmKeeper
 from bedrock_top.services.quota_fetch import QuotaSource
 from bedrock_top.services.quota_keeper import QuotaKeeper
 from bedrock_top.tui.app import BedrockTopApp
@@ -51,6 +53,7 @@ def make_app(
     quotas: bool = True,
     quota_clients: DemoQuotaClients | None = None,
     views: tuple[str, ...] = VIEW_NAMES,
+    alarms: bool = True,
     **settings: object,
 ) -> BedrockTopApp:
     """An app over the demo backend (or ``clients``) with a frozen clock; with ``quotas``,
@@ -86,7 +89,12 @@ def make_app(
             clock=clock,
         )
         keeper.update(poller)
-    return BedrockTopApp(config, poller, clock=clock, export_dir=tmp_path, quotas=keeper)
+    alarm_keeper = None
+    if alarms and all(hasattr(c, "describe_alarms") for c in clients.values()):
+        alarm_keeper = AlarmKeeper(cast("dict[str, AlarmClient]", clients), clock=clock)
+    return BedrockTopApp(
+        config, poller, clock=clock, export_dir=tmp_path, quotas=keeper, alarms=alarm_keeper
+    )
 
 
 def demo_quota_clients(

@@ -29,6 +29,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
+from bedrock_top.alerting import AlertCenter
 from bedrock_top.cloudwatch.source import Clock, Poller
 from bedrock_top.config import (
     MAX_INTERVAL_S,
@@ -38,23 +39,30 @@ from bedrock_top.config import (
     auto_period,
     parse_window,
 )
-from bedrock_top.errors import describe_error
+from bedrock_top.errors import ConfigError, describe_error
+from bedrock_top.figures.alarms import account_wide, mark_rows
+from bedrock_top.figures.alert_rules import AlertEvent
 from bedrock_top.figures.callers_spec import spec_of
 from bedrock_top.figures.catalog import parse_model_id
 from bedrock_top.figures.snapshot import ModelRow, Snapshot
-from bedrock_top.figures.spikes import Alert, SpikeTracker
+from bedrock_top.figures.spikes import SpikeTracker
 from bedrock_top.figures.surface_rows import SurfaceRow, SurfaceView
 from bedrock_top.figures.surfaces import CALLERS_VIEW, MODELS_VIEW, VIEW_NAMES, ViewSpec
 from bedrock_top.figures.totals import Totals, account_totals
 from bedrock_top.output.export import export_csv
 from bedrock_top.output.render_views import render_view_csv
+from bedrock_top.services.alarm_keeper import AlarmKeeper
+from bedrock_top.services.alert_actions import ActionRunner
 from bedrock_top.services.callers_source import CallersSource
 from bedrock_top.services.quota_keeper import QuotaKeeper
+from bedrock_top.tui.alarm_screens import ModelAlarms
 from bedrock_top.tui.charts import ChartBox, chart_row
-from bedrock_top.tui.header import HeaderBar, HeaderState, utc
-from bedrock_top.tui.screens import DetailScreen, EventsScreen, HelpScreen
+from bedrock_top.tui.events_screen import EventsScreen
+from bedrock_top.tui.header import HeaderBar, HeaderState, past_window, utc
+from bedrock_top.tui.screens import DetailScreen, HelpScreen
 from bedrock_top.tui.surface_screen import SurfaceDetailScreen, models_table
 from bedrock_top.tui.table import ModelTable
+from bedrock_top.views.alarm_commands import put_metric_alarm_commands
 from bedrock_top.views.columns import (
     SPARK_KEY,
     SPARK_METRICS,
@@ -146,6 +154,9 @@ class BedrockTopApp(App[int]):
         Binding("minus", "interval(-1)", "Faster", show=False),
         Binding("left_square_bracket", "zoom(-1)", "Zoom in", show=False),
         Binding("right_square_bracket", "zoom(1)", "Window", key_display="[ ]"),
+        Binding("left_curly_bracket", "step_time(-1)", "Back", key_display="{ }"),
+        Binding("right_curly_bracket", "step_time(1)", "Forward", show=False),
+        Binding("l", "live", "Live", show=False),
         Binding("e", "problems", "Problems"),
         Binding("s", "spark", "Spark"),
         Binding("v", "pane", "Charts"),
@@ -168,11 +179,13 @@ class BedrockTopApp(App[int]):
         export_dir: Path | None = None,
         quotas: QuotaKeeper | None = None,
         callers: CallersSource | None = None,
+        alarms: AlarmKeeper | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
         self.poller = poller
         self.quotas = quotas
+        self.alarms = alarms  # the CloudWatch alarms on Bedrock metrics (None: not read)
         self.callers = callers  # read (and billed) only while the callers view is open
         self._callers_ticker: Timer | None = None
         self.clock = clock
@@ -195,12 +208,18 @@ class BedrockTopApp(App[int]):
             period_s=settings.period_s,
             interval_s=settings.interval_s,
             api_usd_per_1000=settings.api_usd_per_1000,
+            end=settings.end,
         )
         self.snapshot: Snapshot | None = None  # newest good data
         self.shown: Snapshot | None = None  # what is on screen (frozen while paused)
         self.totals: Totals | None = None  # account totals of ``shown``
         self._newest_totals: Totals | None = None
-        self.spikes = SpikeTracker(settings.spike_rules)
+        self.spikes = SpikeTracker(settings.spike_rules)  # marks the cells of a spike
+        self.alerts = AlertCenter(
+            settings.alert_rules,
+            settings.spike_rules,
+            ActionRunner(bell=self.bell, on_failure=self._action_failed),
+        )
         self.generation = 0
         self.in_flight = False
         self.poll_again = False
@@ -276,7 +295,15 @@ class BedrockTopApp(App[int]):
         self.start_poll()
         self.table.focus()
 
+    def _action_failed(self, line: str) -> None:
+        """An alert action failed (on a worker thread): the status line says so."""
+        try:
+            self.call_from_thread(self._set_status, f"⚠ {line}")
+        except RuntimeError:  # the app is gone, or this is its own thread
+            log.warning("%s", line)
+
     def on_unmount(self) -> None:
+        self.alerts.close(0.5)
         if self.callers is not None:
             self.callers.close()  # no Live Tail minute billed once the monitor is gone
 
@@ -352,7 +379,7 @@ class BedrockTopApp(App[int]):
         # the first one: the first rows never wait for them.
         quotas = self.quotas if self.snapshot is not None else None
         callers = self.callers if self.current_view == CALLERS_VIEW else None
-        self._poll_worker(self.generation, self.poller, quotas, callers)
+        self._poll_worker(self.generation, self.poller, quotas, callers, self.alarms)
 
     @work(thread=True, exclusive=False, group="poll")
     def _poll_worker(
@@ -361,11 +388,15 @@ class BedrockTopApp(App[int]):
         poller: Poller,
         quotas: QuotaKeeper | None,
         callers: CallersSource | None = None,
+        alarms: AlarmKeeper | None = None,
     ) -> None:
         try:
             if quotas is not None:
                 quotas.update(poller)  # never raises; a failure is in the snapshot
             snapshot = poller.poll()
+            if alarms is not None:  # read when due (every 5 minutes); never raises
+                alarms.update()
+                snapshot = replace(snapshot, rows=mark_rows(snapshot.rows, alarms.by_model))
             if callers is not None:  # the callers view is open: its logs, from the backfill on
                 callers.open()  # never raises; a failure is in its view
                 surfaces = {**snapshot.surfaces, CALLERS_VIEW: callers.view(snapshot.taken_at)}
@@ -394,6 +425,8 @@ class BedrockTopApp(App[int]):
             # with a poll to show them.
             self.call_after_refresh(self.start_poll)
             return
+        if self.poller.settings.end is not None and self.failures == 0:
+            return  # a past window does not change: read once (again on a key press)
         self.next_poll = self.set_timer(self._next_delay(), self.start_poll)
 
     def _after_first_rows(self) -> bool:
@@ -410,6 +443,8 @@ class BedrockTopApp(App[int]):
             self._set_status("quotas: not read in this mode")
             return
         self.quotas.ask_refresh()
+        if self.alarms is not None:
+            self.alarms.ask_refresh()
         self._set_status("reading the quotas again…")
         self.start_poll()
 
@@ -429,7 +464,9 @@ class BedrockTopApp(App[int]):
             self._stale_ticker = None
         self.header_state = replace(self.header_state, error=None)
         # Spikes read the models' figures, complete only while the models view is polled.
-        onsets = self.spikes.update(snapshot) if snapshot.visible == MODELS_VIEW else []
+        if snapshot.visible == MODELS_VIEW and snapshot.live:
+            self.spikes.update(snapshot)  # the cells it marks
+        events = self.alerts.judge(snapshot)  # the rules: notice line, events, actions
         if snapshot.region_errors:  # some regions answered, others did not: name those
             failed = "; ".join(f"{r}: {why}" for r, why in snapshot.region_errors.items())
             self._set_status(f"⚠ stale rows (last good data kept) — {failed}", from_poll=True)
@@ -445,7 +482,7 @@ class BedrockTopApp(App[int]):
             self._set_status("")
         if self.export_to is not None:
             self._write_export(snapshot)
-        self._draw_notice(onsets)
+        self._draw_notice(events)
         if self.header_state.paused:
             return
         self._show(snapshot, totals)
@@ -513,20 +550,20 @@ class BedrockTopApp(App[int]):
         status.update(text)
         status.display = bool(text)
 
-    def _draw_notice(self, onsets: list[Alert]) -> None:
-        """One line for what is firing now: the newest onsets first, the rest counted; the
-        events screen ('a') keeps every one."""
-        active = list(self.spikes.active.values())
+    def _draw_notice(self, events: list[AlertEvent]) -> None:
+        """One line for what is firing now: the newest alerts first, the rest counted; the
+        events screen ('a') keeps every one with its start, end and peak."""
+        active = self.alerts.book.active()
         notice = self.query_one("#notice", Static)
-        if not active:
+        if not active or self.poller.settings.end is not None:  # a past window: not judged
             notice.display = False
             return
-        newest = onsets or sorted(active, key=lambda a: a.at)[-1:]
-        shown = [f"{_short(a.model_id)}: {a.message}" for a in newest[:2]]
+        fired = [e.message for e in events if e.kind != "resolved"]
+        newest = fired or [i.message for i in sorted(active, key=lambda i: i.started)[-1:]]
+        shown = newest[:2]
         more = len(active) - len(shown)
-        text = f"⚠ {len(active)} alert{'s' if len(active) != 1 else ''} active: " + " · ".join(
-            shown
-        )
+        count = f"{len(active)} alert{'s' if len(active) != 1 else ''}"
+        text = f"⚠ {count} active: " + " · ".join(shown)
         if more > 0:
             text += f" · +{more} more"
         text += "  (a: events)"
@@ -720,7 +757,14 @@ class BedrockTopApp(App[int]):
         self.push_screen(HelpScreen())
 
     def action_events(self) -> None:
-        self.push_screen(EventsScreen(list(self.spikes.events), list(self.spikes.active.values())))
+        book = self.alerts.book
+        screen = EventsScreen(book.history, book.describe, self.clock())
+        self.push_screen(screen, callback=self._event_chosen)
+
+    def _event_chosen(self, at: float | None) -> None:
+        """Enter on an alert in the events screen: the window around its start."""
+        if at is not None:
+            self.go_to(at)
 
     def action_filter(self) -> None:
         if isinstance(self.screen, DetailScreen):
@@ -772,8 +816,36 @@ class BedrockTopApp(App[int]):
             )
             self.push_screen(screen, self._detail_closed)
         else:
-            self.push_screen(DetailScreen(key, self.shown, waiting=True), self._detail_closed)
+            detail = DetailScreen(
+                key,
+                self.shown,
+                waiting=True,
+                alarms=self._model_alarms if self.alarms is not None else None,
+                commands=self._alarm_commands,
+            )
+            self.push_screen(detail, self._detail_closed)
         self.start_poll()
+
+    def _model_alarms(self, row: ModelRow) -> ModelAlarms:
+        """A model's CloudWatch alarms as last read, for its detail screen."""
+        assert self.alarms is not None
+        region = self.alarms.region(row.region)
+        return ModelAlarms(
+            region.by_model.get(row.model_id, ()),
+            account_wide(region.alarms),
+            region.error,
+            region.read_at is not None,
+        )
+
+    def _alarm_commands(self, row: ModelRow) -> list[str]:
+        """The model's alert rules as put-metric-alarm commands (never run by us)."""
+        tpm = row.quota.tpm if row.quota is not None else None
+        return put_metric_alarm_commands(
+            self.alerts.rules,
+            region=row.region,
+            model_id=row.model_id,
+            tpm_limit=tpm.limit if tpm is not None else None,
+        )
 
     def _detail_closed(self, _: None) -> None:
         self.poller.set_focus([])
@@ -844,16 +916,58 @@ class BedrockTopApp(App[int]):
         window = windows[max(0, min(len(windows) - 1, index))]
         if window == current:
             return
-        period = auto_period(window)
-        settings = replace(self.poller.settings, window_s=window, period_s=period)
+        # The alert book stays: events survive a zoom, and an alert still firing at the
+        # new resolution is not announced again.
+        words = f"window {WINDOW_CHOICES[windows.index(window)]}"
+        self._set_window(window, self.poller.settings.end, words)
+
+    def action_step_time(self, direction: int) -> None:
+        """One window back ({) or forward (}); forward past now is live again."""
+        from bedrock_top.figures.retention import step_end
+
+        window, current = self.header_state.window_s, self.poller.settings.end
+        end = step_end(current, window, direction, self.clock(), self.header_state.period_s)
+        if end == current:
+            if direction < 0:
+                self._set_status("CloudWatch keeps no data further back (455 days)")
+            return
+        self._set_window(window, end, "live" if end is None else "")
+
+    def action_live(self) -> None:
+        if self.poller.settings.end is not None:
+            self._set_window(self.header_state.window_s, None, "live")
+
+    def go_to(self, at: float) -> None:
+        """The window around a moment (an alert in the events screen), or live if it is
+        recent enough that the live window holds it."""
+        from bedrock_top.figures.retention import around
+
+        window = self.header_state.window_s
+        end = around(at, window, self.clock(), self.header_state.period_s)
+        self._set_window(window, end, "live" if end is None else "")
+
+    def _set_window(self, window: int, end: float | None, words: str) -> None:
+        """Poll another window: its length, and its end (None: live). The period is the
+        window's own unless CloudWatch no longer keeps data that fine for it."""
+        from bedrock_top.figures.retention import past_period
+
+        try:
+            period, note = past_period(window, auto_period(window), end, self.clock(), False)
+        except ConfigError as exc:
+            self._set_status(f"⚠ {exc}")
+            return
+        settings = replace(
+            self.poller.settings, window_s=window, period_s=period, end=end, period_note=note
+        )
         self.poller = self.poller.with_settings(settings)
-        if self.callers is not None:  # the callers' backfill is of the window: read it again
+        if self.callers is not None and end is None:  # the callers' backfill is of the window
             self.callers = self.callers.with_window(window, period)
         self.generation += 1
-        self.header_state = replace(self.header_state, window_s=window, period_s=period)
-        # The alert tracker stays: events survive a zoom, and an alert still firing at the
-        # new resolution is not announced again.
-        self._set_status(f"window {WINDOW_CHOICES[windows.index(window)]}, period {period}s")
+        self.header_state = replace(self.header_state, window_s=window, period_s=period, end=end)
+        self._draw_notice([])
+        if end is not None:
+            words = words or past_window(end, window)
+        self._set_status(", ".join(w for w in (words, f"period {period}s", note) if w))
         self._draw_header()
         self.start_poll()
 
@@ -1062,9 +1176,10 @@ def run_app(
     poller: Poller,
     quotas: QuotaKeeper | None = None,
     callers: CallersSource | None = None,
+    alarms: AlarmKeeper | None = None,
 ) -> int:
     """Run the TUI until the user quits (the caller builds the poller and closes it)."""
-    app = BedrockTopApp(settings, poller, quotas=quotas, callers=callers)
+    app = BedrockTopApp(settings, poller, quotas=quotas, callers=callers, alarms=alarms)
     try:
         app.run()
     finally:

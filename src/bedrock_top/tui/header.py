@@ -42,6 +42,15 @@ def utc(epoch: float, seconds: bool = False) -> str:
     return time.strftime("%H:%M:%S" if seconds else "%H:%M", time.gmtime(epoch)) + "Z"
 
 
+def past_window(end: float, window_s: int) -> str:
+    """A past window in words: "2026-11-30 09:00-10:00Z" (the date of its start)."""
+    start = end - window_s
+    first = time.strftime("%Y-%m-%d %H:%M", time.gmtime(start))
+    same_day = time.gmtime(start)[:3] == time.gmtime(end)[:3]
+    last = time.strftime("%H:%M" if same_day else "%m-%d %H:%M", time.gmtime(end))
+    return f"PAST {first}-{last}Z"
+
+
 def as_of(snapshot: Snapshot) -> str | None:
     """The newest complete period's start, which every per-minute figure reads."""
     index = snapshot.latest_complete_index
@@ -66,6 +75,7 @@ class HeaderState:
     view: str = ""  # filter, sort and problems-only, in words (compact layouts only)
     compact: bool = False  # no panel titles: the header says where and what window too
     surface: str = ""  # the view on screen when it is not the models table
+    end: float | None = None  # the end of a past window ({ } keys, --end); None: live
 
 
 class HeaderBar(Widget):
@@ -109,8 +119,15 @@ def _state(line: Text, state: HeaderState, snapshot: Snapshot | None, now: float
         line.append(f"⚠ STALE {fmt_age(now - snapshot.taken_at)}", style="bold reverse")
     elif state.paused:
         line.append("⏸ PAUSED", style="bold reverse")
-    else:
+    elif state.end is None:
         line.append("● LIVE", style="bold")
+    if state.end is not None:  # a past window: which one, in place of "LIVE" and the age
+        gap = " " if line.plain else ""
+        line.append(f"{gap}◷ {past_window(state.end, state.window_s)}", style="bold reverse")
+        line.append(" ({ } step, l live)")
+        if state.polling:
+            line.append(" ⟳")
+        return
     stamp = as_of(snapshot) if snapshot is not None else None
     if stamp:
         line.append(f" as of {stamp}", style="bold")

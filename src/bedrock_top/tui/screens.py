@@ -1,9 +1,9 @@
-"""Secondary screens: one model in detail, the key help, and the spike events log."""
+"""Secondary screens: one model in detail (with its CloudWatch alarms) and the key help."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Sequence
 
 from rich.table import Table
 from rich.text import Text
@@ -15,8 +15,8 @@ from textual.widgets import Footer, Static
 
 from bedrock_top.figures.quota_usage import quota_lines
 from bedrock_top.figures.snapshot import ModelRow, Snapshot
-from bedrock_top.figures.spikes import Alert, headline
 from bedrock_top.format import fmt_count, fmt_ms, fmt_pct, fmt_usd
+from bedrock_top.tui.alarm_screens import AlarmCommandsScreen, ModelAlarms, alarm_text
 from bedrock_top.tui.charts import ChartBox, chart_row
 from bedrock_top.views.panels import ChartSpec, model_charts
 
@@ -90,9 +90,11 @@ class DetailScreen(Screen[None]):
         Binding("escape", "dismiss", "Back"),
         Binding("q", "app.quit", "Quit"),
         Binding("slash", "app.filter", "Filter"),
+        Binding("c", "alarm_commands", "Alarm commands"),
     ]
     DEFAULT_CSS = """
     DetailScreen { layout: vertical; }
+    DetailScreen #detail-alarms { height: auto; padding: 0 1; }
     DetailScreen #detail-title { height: 1; background: $panel; padding: 0 1; text-style: bold; }
     DetailScreen #detail-summary { height: auto; padding: 0 1; }
     DetailScreen #detail-quota { height: auto; padding: 0 1; }
@@ -103,15 +105,26 @@ class DetailScreen(Screen[None]):
     DetailScreen #detail-charts ChartBox { height: 9; }
     """
 
-    def __init__(self, row_key: str, snapshot: Snapshot, *, waiting: bool = False) -> None:
+    def __init__(
+        self,
+        row_key: str,
+        snapshot: Snapshot,
+        *,
+        waiting: bool = False,
+        alarms: Callable[[ModelRow], ModelAlarms] | None = None,
+        commands: Callable[[ModelRow], list[str]] | None = None,
+    ) -> None:
         super().__init__()
         self.row_key = row_key
         self.snapshot = snapshot
         self.waiting = waiting  # detail-only figures are being fetched
+        self.alarms = alarms  # the model's CloudWatch alarms (None: not read in this mode)
+        self.commands = commands  # its alert rules as put-metric-alarm commands
 
     def compose(self) -> ComposeResult:
         yield Static(id="detail-title")
         yield Static(id="detail-summary")
+        yield Static(id="detail-alarms")
         with VerticalScroll(id="detail-scroll"):
             with Grid(id="detail-charts"):
                 for i in range(MAX_DETAIL_CHARTS):
@@ -147,12 +160,21 @@ class DetailScreen(Screen[None]):
             + ("fetching window percentiles…" if self.waiting else "Esc back")
         )
         self.query_one("#detail-summary", Static).update(detail_summary(row))
+        alarms = alarm_text(self.alarms(row)) if self.alarms is not None else Text()
+        self.query_one("#detail-alarms", Static).update(alarms)
+        self.query_one("#detail-alarms", Static).display = bool(alarms.plain)
         quota = detail_quota(row)
         self.query_one("#detail-quota", Static).update(quota)
         self.query_one("#detail-quota", Static).display = bool(quota.plain)
         boxes = list(self.query(ChartBox))
         chart_row(boxes, self.charts())
         self._fit_grid()
+
+    def action_alarm_commands(self) -> None:
+        row = self.row(self.snapshot)
+        if row is None or self.commands is None:
+            return
+        self.app.push_screen(AlarmCommandsScreen(row.model_id, self.commands(row)))
 
     def _fit_grid(self) -> None:
         """As many columns as fit 70 cells each (wide enough for a dot per minute of an
@@ -173,8 +195,10 @@ HELP_KEYS: tuple[tuple[str, str], ...] = (
     ("p / Space", "pause the display (polling continues)"),
     ("+ -", "poll interval (5 s to 10 min)"),
     ("[ ]", "time window: 15m 1h 3h 12h 1d 3d 7d"),
+    ("{ }", "step the window back / forward in time (as far as CloudWatch keeps data)"),
+    ("l", "back to live"),
     ("e", "problems only: alerts firing, error rate over the limit, >= 1% throttled, quota >= 90%"),
-    ("a", "events: every alert since start"),
+    ("a", "events: every alert with its start, end and peak (Enter: go to that moment)"),
     ("u", "read the quotas again from Service Quotas (they are cached for 12 h)"),
     ("Ctrl+S", "export the table as CSV (every figure)"),
     ("Ctrl+P", "command palette"),
@@ -213,47 +237,3 @@ class HelpScreen(ModalScreen[None]):
         box.border_title = "bedrock-top · keys"
         box.border_subtitle = "Esc or ? closes"
         yield box
-
-
-def events_table(events: Iterable[Alert], active: Iterable[Alert] = ()) -> Table:
-    """Every alert onset, newest first; those still firing say so."""
-    firing = {(a.row_key, a.signal) for a in active}
-    table = Table(box=None, expand=True, header_style="bold")
-    table.add_column("Time", no_wrap=True)
-    table.add_column("Model", overflow="fold", ratio=2)  # whole ids: the end tells them apart
-    table.add_column("What", no_wrap=True)
-    table.add_column("Figure", ratio=3)
-    table.add_column("Now", no_wrap=True)
-    rows = list(events)
-    for alert in reversed(rows):
-        stamp = time.strftime("%H:%M", time.gmtime(alert.at)) + "Z"
-        state = "firing" if (alert.row_key, alert.signal) in firing else "ended"
-        table.add_row(stamp, alert.model_id, headline(alert), alert.message, state)
-    if not rows:
-        table.add_row("", "no alerts yet", "", "", "")
-    return table
-
-
-class EventsScreen(ModalScreen[None]):
-    """Alert onsets, newest first."""
-
-    BINDINGS = [Binding("escape,a,q", "app.pop_screen", "Close")]
-    DEFAULT_CSS = """
-    EventsScreen { align: center middle; }
-    EventsScreen > VerticalScroll { width: 90%; height: 80%; border: round $warning;
-        background: $surface; padding: 0 1;
-        border-title-style: bold; border-subtitle-color: $foreground-muted; }
-    """
-
-    def __init__(self, events: list[Alert], active: list[Alert] | None = None) -> None:
-        super().__init__()
-        self.events = events
-        self.active = active or []
-
-    def compose(self) -> ComposeResult:
-        scroll = VerticalScroll()
-        count = len(self.events)
-        scroll.border_title = f"Events · {count} alert{'' if count == 1 else 's'} since start"
-        scroll.border_subtitle = "Esc or a closes"
-        with scroll:
-            yield Static(events_table(self.events, self.active))

@@ -35,6 +35,8 @@ from bedrock_top.views.spark import Spark
 from bedrock_top.views.view import GAP, ModelLayout, Slot, ViewState, partial_periods, sort_arrow
 
 FLAG = "▲"
+# The model cell's alarm marker, by the worst state of the model's CloudWatch alarms.
+ALARM_STYLES = {"ALARM": "bold red", "INSUFFICIENT_DATA": "dim", "OK": "green"}
 
 
 class TableLayout(Protocol):
@@ -319,6 +321,9 @@ class ModelTable(ScrollView, can_focus=True):
                     text.stylize(self.get_component_rich_style(name), 0, col.width - 1)
             else:
                 text = Text(plain[col.key][: col.width])
+                alarm: str = getattr(row, "alarm", "")  # the models view's rows have one
+                if col.key == "model" and alarm:
+                    text.stylize(ALARM_STYLES.get(alarm, ""), len(text) - 1)
             if stale:
                 text.stylize("dim")
             if flagged and self._flag_style is not None:

@@ -279,6 +279,8 @@ def model_text(row: ModelRow, width: int, profile_shown: bool, drop_provider: bo
     if drop_provider and provider and provider + "." in name:
         head, _, tail = name.partition(provider + ".")
         name = head + tail  # "us.anthropic.claude-…" -> "us.claude-…" without a Prof column
+    if row.alarm_marker and width > 2:  # its CloudWatch alarms: a marker at the cell's end
+        return shorten_middle(name, width - 2).ljust(width - 2) + " " + row.alarm_marker
     return shorten_middle(name, width)
 
 
@@ -374,6 +376,7 @@ def row_signature(row: ModelRow, slots: Sequence[Slot], state: ViewState) -> tup
     table can skip rows that did not change (most rows, most polls)."""
     values: list[object] = [s.column.value(row) for s in slots if s.column is not None]
     values.append(row.quota_unknown)
+    values.append(row.alarm)
     if any(s.column is None for s in slots):
         values.extend(row.series[k] for k in SPARK_INPUTS[state.spark_metric])
     return tuple(values)
