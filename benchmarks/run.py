@@ -16,7 +16,7 @@ HERE = Path(__file__).resolve().parent
 
 def main() -> int:
     extra = sys.argv[1:]
-    for script in ("bench_core.py", "bench_tui.py", "bench_callers.py"):
+    for script in ("bench_core.py", "bench_tui.py", "bench_callers.py", "bench_watch.py"):
         print(f"== {script}", flush=True)
         code = subprocess.run([sys.executable, str(HERE / script), *extra], check=False)
         if code.returncode:

@@ -21,6 +21,7 @@ from bedrock_top.demo.cloudwatch import DemoCloudWatch
 from bedrock_top.demo.quotas import DemoQuotaClients
 from bedrock_top.figures.pricing import PriceTable, cost_function
 from bedrock_top.figures.surfaces import CALLERS_VIEW, MODELS_VIEW, VIEW_NAMES
+from bedrock_top.services.alarm_keeper import AlarmKeeper
 from bedrock_top.services.quota_fetch import QuotaSource
 from bedrock_top.services.quota_keeper import QuotaKeeper
 from bedrock_top.tui.app import BedrockTopApp
@@ -57,6 +58,7 @@ async def shoot(
         poller,
         clock=clock,
         quotas=quotas,
+        alarms=AlarmKeeper(clients, clock=clock),  # the demo account's CloudWatch alarms
     )
     if view == CALLERS_VIEW:  # the demo account's invocation logs, on the frozen clock
         bundled = PriceTable.load(cache_path=OUT / "no-cache.json")
@@ -87,6 +89,19 @@ async def main() -> None:
     async def events(pilot: Pilot[int]) -> None:
         await pilot.press("a")
 
+    async def past(pilot: Pilot[int]) -> None:  # one window back in time
+        await pilot.press("left_curly_bracket")
+
+    async def alarm_commands(pilot: Pilot[int]) -> None:  # the model in ALARM: its rules
+        app = pilot.app
+        assert isinstance(app, BedrockTopApp)
+        assert app.shown is not None
+        keys = app.table.row_keys
+        target = next(r.key for r in app.shown.rows if r.alarm == "ALARM")
+        await pilot.press(*["down"] * keys.index(target), "enter")
+        await settle(pilot)
+        await pilot.press("c")
+
     async def mantle_detail(pilot: Pilot[int]) -> None:  # per-inference token percentiles
         await pilot.press("enter")
 
@@ -102,6 +117,8 @@ async def main() -> None:
         ("detail", detail, SIZE),
         ("filter", filtered, SIZE),
         ("events", events, SIZE),
+        ("past-window", past, (100, 30)),
+        ("alarm-commands", alarm_commands, SIZE),
     ):
         print(await shoot(name, steps, size))
     print(await shoot("quota", quota, (160, 50), sort="quota"))

@@ -44,3 +44,8 @@ def test_benchmarks_run_at_a_tiny_size() -> None:
     assert tui["screen_update"][0]["ours_ms"] > 0
     assert tui["startup"]["first_rows_s"] > tui["startup"]["import_floor_s"] > 0
     assert "idle CPU" in proc.stdout
+    watch = json.loads((ROOT / "benchmarks" / "results" / "watch-quick.json").read_text())
+    assert watch["idle_cpu"]["tui_headless_pct"] > 0
+    assert watch["memory"]["polls"] == 30
+    assert watch["memory"]["events"] > 0  # the rules judged something
+    assert all(s["history"] <= 500 for s in watch["memory"]["samples"])

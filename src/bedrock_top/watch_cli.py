@@ -172,8 +172,9 @@ class Watch:
         worker = threading.Thread(target=self._loop, name="bedrock-top-watch", daemon=True)
         self.worker = worker
         worker.start()
-        while not self.stop.is_set():
-            self.stop.wait(0.5)
+        # No timeout: a signal interrupts the wait (its handler sets ``stop``), and an idle
+        # watch wakes for nothing but its polls.
+        self.stop.wait()
         self.wake.set()
         worker.join(STOP_GRACE_S)  # a poll hung on the network is left behind (daemon)
         self.center.close(STOP_GRACE_S)
