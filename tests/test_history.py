@@ -37,8 +37,8 @@ from bedrock_top.figures.retention import (
     step_end,
 )
 from bedrock_top.output.render import past_window_lines, render_table, to_json_dict, which_window
-from bedrock_top.services import aws
 from support.bedrock_truth import SCENARIO_MODELS, Request, expected, publish, scenario
+from support.call_recorder import CallRecorder, record_cloudwatch_calls
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
@@ -532,32 +532,9 @@ def _three_hours(client: CloudWatchClient, end: datetime) -> list[Request]:
     return requests
 
 
-class CallRecorder:
-    """Every CloudWatch operation the product sends, with its parameters."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-
-    def __call__(self, model: Any, params: dict[str, Any], **_: Any) -> None:
-        self.calls.append((model.name, params))
-
-    def named(self, name: str) -> list[dict[str, Any]]:
-        return [p for n, p in self.calls if n == name]
-
-
 @pytest.fixture
 def recorder(monkeypatch: pytest.MonkeyPatch) -> CallRecorder:
-    record = CallRecorder()
-    original = aws.make_cloudwatch_clients
-
-    def recording(*args: Any, **kwargs: Any) -> dict[str, Any]:
-        clients = original(*args, **kwargs)
-        for client in clients.values():
-            client.meta.events.register("provide-client-params.cloudwatch", record)
-        return clients
-
-    monkeypatch.setattr(aws, "make_cloudwatch_clients", recording)
-    return record
+    return record_cloudwatch_calls(monkeypatch)
 
 
 def _once(endpoint: str, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[str, str]:

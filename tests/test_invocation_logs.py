@@ -38,6 +38,7 @@ from bedrock_top.demo.invocation_logs import (
     DemoBedrockLogging,
     DemoLogs,
 )
+from bedrock_top.services.aws import logs_client_config
 from bedrock_top.services.invocation_logs import (
     FILTER_PATTERN,
     Backfill,
@@ -47,7 +48,6 @@ from bedrock_top.services.invocation_logs import (
     backfill,
     find_log_group,
     log_group_arn,
-    logs_client_config,
     query_text,
 )
 

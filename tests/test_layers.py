@@ -28,7 +28,18 @@ LAYERS: Final = (
     ("services", ("services", "demo")),
     ("views", ("views",)),
     ("output", ("output",)),
-    ("wiring", ("config", "settings_file", "arguments", "assemble", "alert_config", "alerting")),
+    (
+        "wiring",
+        (
+            "config",
+            "settings_file",
+            "arguments",
+            "assemble",
+            "alert_config",
+            "alerting",
+            "value_checks",
+        ),
+    ),
     ("tui", ("tui",)),
     ("entry", ("cli", "prices_cli", "quotas_cli", "watch_cli", "__main__")),
 )

@@ -22,8 +22,8 @@ import pytest
 import bedrock_top
 from bedrock_top.cli import main
 from bedrock_top.cloudwatch.plan import MAX_QUERIES_PER_CALL, QUERY_ID_PATTERN
-from bedrock_top.services import aws
 from support.bedrock_truth import SCENARIO_MODELS, expected, publish, scenario
+from support.call_recorder import CallRecorder, record_cloudwatch_calls
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
@@ -114,32 +114,9 @@ def test_once_json_through_the_real_entry_point(
     assert output["api"]["list_metrics_calls"] == 1
 
 
-class CallRecorder:
-    """Every CloudWatch operation the product sends, with its parameters."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-
-    def __call__(self, model: Any, params: dict[str, Any], **_: Any) -> None:
-        self.calls.append((model.name, params))
-
-    def named(self, name: str) -> list[dict[str, Any]]:
-        return [p for n, p in self.calls if n == name]
-
-
 @pytest.fixture
 def recorder(monkeypatch: pytest.MonkeyPatch) -> CallRecorder:
-    record = CallRecorder()
-    original = aws.make_cloudwatch_clients
-
-    def recording(*args: Any, **kwargs: Any) -> dict[str, Any]:
-        clients = original(*args, **kwargs)
-        for client in clients.values():
-            client.meta.events.register("provide-client-params.cloudwatch", record)
-        return clients
-
-    monkeypatch.setattr(aws, "make_cloudwatch_clients", recording)
-    return record
+    return record_cloudwatch_calls(monkeypatch)
 
 
 def split_day_calls(

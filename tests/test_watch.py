@@ -280,3 +280,17 @@ def test_watch_usage_errors_are_one_line_exit_2(tmp_path: Path) -> None:
         assert proc.stdout == ""
         assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
         assert "Traceback" not in proc.stderr
+
+
+def test_watch_prints_its_config_with_the_rules(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bedrock_top.cli import main
+
+    config = tmp_path / "config.toml"
+    config.write_text(RULES, encoding="utf-8")
+    assert main(["watch", "--demo", "--config", str(config), "--print-config"]) == 0
+    out = capsys.readouterr().out
+    assert "few-calls" in out
+    assert "invocations < 10" in out
+    assert f"config file: {config}" in out

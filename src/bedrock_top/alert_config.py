@@ -16,7 +16,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Final, cast
 
-from bedrock_top.config import compile_filter, parse_duration
 from bedrock_top.errors import ConfigError
 from bedrock_top.figures.alert_rules import (
     ACTIONS,
@@ -27,6 +26,7 @@ from bedrock_top.figures.alert_rules import (
 )
 from bedrock_top.figures.alert_state import fmt_duration
 from bedrock_top.figures.surfaces import CALLERS_VIEW, VIEW_NAMES
+from bedrock_top.value_checks import compile_filter, parse_duration
 from bedrock_top.views.alert_figures import figures_of, text_keys
 
 BUILTIN_SOURCE: Final = "built-in"

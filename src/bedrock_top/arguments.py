@@ -184,3 +184,12 @@ def _bedrock_regions() -> list[str]:
     import boto3
 
     return sorted(boto3.session.Session().get_available_regions("bedrock"))
+
+
+def print_config(args: argparse.Namespace, settings: Settings, values: settings_file.Values) -> int:
+    """--print-config: every effective setting and alert rule, and where each came from."""
+    import sys
+
+    path = config_path(args) or settings_file.default_path()
+    sys.stdout.write(settings_file.describe(values, settings, path))
+    return 0

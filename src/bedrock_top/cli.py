@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from bedrock_top import settings_file
-from bedrock_top.arguments import PROG, build_parser, config_path, load_settings
+from bedrock_top.arguments import PROG, build_parser, config_path, load_settings, print_config
 from bedrock_top.assemble import (
     make_alarm_keeper,
     make_callers_source,
@@ -215,9 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _check_once_only(parsed)
         settings, values = load_settings(parsed)
         if parsed.print_config:
-            path = config_path(parsed) or settings_file.default_path()
-            sys.stdout.write(settings_file.describe(values, settings, path))
-            return 0
+            return print_config(parsed, settings, values)
         if settings.period_note:  # a past window shown with a coarser period than asked
             sys.stderr.write(f"{PROG}: note: {settings.period_note}\n")
         if settings.once:

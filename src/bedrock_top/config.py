@@ -16,14 +16,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final
 
+from bedrock_top.alert_config import BUILTIN_RULES, parse_alerts
 from bedrock_top.errors import ConfigError
 from bedrock_top.figures.alert_rules import AlertRule
 from bedrock_top.figures.pricing import DEFAULT_API_USD_PER_1000
 from bedrock_top.figures.retention import DAY, MAX_AGE_S, past_period
 from bedrock_top.figures.spikes import DEFAULT_MIN_CHANGE, DEFAULT_RULES, SpikeRules
 from bedrock_top.figures.surfaces import MODELS_VIEW, VIEW_NAMES
+from bedrock_top.value_checks import compile_filter, parse_duration
 from bedrock_top.views.columns import COLUMNS_BY_KEY, SORT_KEYS, SPARK_KEY, SPARK_METRICS, live_keys
-from bedrock_top.views.rows import row_filter
 
 WINDOW_CHOICES: Final = ("15m", "1h", "3h", "12h", "1d", "3d", "7d")
 FORMATS: Final = ("table", "json", "csv")
@@ -40,19 +41,8 @@ MAX_PERIODS_PER_WINDOW: Final = 1440
 # and 500 series x 240 points stays inside GetMetricData's 100,800-datapoint limit).
 AUTO_PERIODS: Final = (60, 300, 600, 900, 1800, 3600, 7200, 21600, 86400)
 
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
-_UNIT_S: Final = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86_400}
 _GROUP_BY = re.compile(r"^(caller|caller\+model|metadata\.[A-Za-z0-9_.:/@-]{1,256})$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
-
-
-def parse_duration(text: str, option: str, default_unit: str = "s") -> int:
-    """'90', '15m', '1h', '7d' -> seconds."""
-    match = _DURATION.match(text)
-    if not match:
-        raise ConfigError(f"{option}: cannot parse {text!r} as a duration (e.g. 15m, 1h, 7d)")
-    number, unit = int(match.group(1)), match.group(2) or default_unit
-    return number * _UNIT_S[unit]
 
 
 def parse_window(text: str, option: str = "--window") -> int:
@@ -91,14 +81,6 @@ def check_interval(seconds: int, option: str = "--interval") -> int:
             f"{option}: {seconds}s is out of range ({MIN_INTERVAL_S} to {MAX_INTERVAL_S} s)"
         )
     return seconds
-
-
-def compile_filter(pattern: str | None, option: str = "--filter") -> None:
-    """Check a filter the way every output applies it (``rows.row_filter``)."""
-    try:
-        row_filter(pattern)
-    except re.error as exc:
-        raise ConfigError(f"{option}: invalid regular expression {pattern!r}: {exc}") from None
 
 
 def parse_regions(text: str | None, known: list[str], option: str = "--region") -> list[str]:
@@ -176,17 +158,8 @@ class Sourced:
     label: str  # names it in errors: "--interval", "BEDROCK_TOP_INTERVAL=2", "interval = 2 in F"
 
 
-def _builtin_alert_rules() -> tuple[AlertRule, ...]:
-    """The built-in alert rules (``alert_config`` imports this module, so it is lazy)."""
-    from bedrock_top.alert_config import BUILTIN_RULES
-
-    return BUILTIN_RULES
-
-
 def _alert_rules(values: Mapping[Key, Sourced]) -> tuple[AlertRule, ...]:
     """The built-ins changed or joined by the config file's ``[[alerts]]`` tables."""
-    from bedrock_top.alert_config import parse_alerts
-
     found = values.get(("alerts",))
     return parse_alerts(None if found is None else found.value, found.source if found else "")
 
@@ -223,7 +196,7 @@ class Settings:
     burndown_overrides: Mapping[str, int] = field(default_factory=dict)  # id prefix -> factor
     api_usd_per_1000: float = DEFAULT_API_USD_PER_1000
     # the alert rules in effect: the built-ins, changed or joined by [[alerts]]
-    alert_rules: tuple[AlertRule, ...] = field(default_factory=_builtin_alert_rules)
+    alert_rules: tuple[AlertRule, ...] = BUILTIN_RULES
     extra: dict[str, str] = field(default_factory=dict)
 
 

@@ -26,8 +26,7 @@ from datetime import UTC, datetime
 from types import FrameType
 from typing import IO, TYPE_CHECKING
 
-from bedrock_top import settings_file
-from bedrock_top.arguments import PROG, build_parser, config_path, load_settings
+from bedrock_top.arguments import PROG, build_parser, load_settings, print_config
 from bedrock_top.config import Settings
 from bedrock_top.errors import ConfigError, describe_error
 from bedrock_top.figures.alert_rules import AlertEvent, AlertRule, HealthEvent
@@ -320,9 +319,7 @@ def run_watch(argv: Sequence[str]) -> int:
     _check_flags(args)
     settings, values = load_settings(args)
     if args.print_config:
-        path = config_path(args) or settings_file.default_path()
-        sys.stdout.write(settings_file.describe(values, settings, path))
-        return 0
+        return print_config(args, settings, values)
 
     def load() -> Settings:
         return load_settings(args)[0]

@@ -20,8 +20,15 @@ from bedrock_top.figures.alert_rules import AlertEvent, AlertRule, HealthEvent, 
 from bedrock_top.figures.alert_state import Incident
 from bedrock_top.figures.callers_spec import spec_of
 from bedrock_top.figures.surfaces import MODELS_VIEW, snake
-from bedrock_top.output.render import MONEY_DECIMALS, MS_DECIMALS, PCT_DECIMALS, iso
+from bedrock_top.output.render import MONEY_DECIMALS, MS_DECIMALS, PCT_DECIMALS
+from bedrock_top.output.render import iso as iso_precise
 from bedrock_top.views.alert_figures import describe
+
+
+def iso(epoch: float) -> str:
+    """A moment to the second ("2026-11-30T18:31:50Z"): alerts are judged once a poll."""
+    return iso_precise(int(epoch))
+
 
 # Decimals kept per kind of figure (output.render's: MONEY_DECIMALS, MS_DECIMALS, PCT_DECIMALS)
 DECIMALS: Final = {"usd": MONEY_DECIMALS, "latency": MS_DECIMALS}

@@ -105,8 +105,6 @@ def make_quota_clients(profile: str | None, region: str) -> tuple[Any, Any, Any]
 def make_log_clients(profile: str | None, region: str) -> tuple[Any, Any, Any]:
     """Bedrock (control plane), CloudWatch Logs and STS clients for the callers view; their
     endpoints the standard botocore way (``AWS_ENDPOINT_URL_LOGS`` ...), like the quotas'."""
-    from bedrock_top.services.invocation_logs import logs_client_config
-
     session = boto3.session.Session(profile_name=profile)
     # A custom endpoint (a test double, a VPC endpoint) cannot take Live Tail's host prefix.
     logs_endpoint = os.environ.get("AWS_ENDPOINT_URL_LOGS") or os.environ.get("AWS_ENDPOINT_URL")
@@ -114,3 +112,12 @@ def make_log_clients(profile: str | None, region: str) -> tuple[Any, Any, Any]:
     logs = session.client("logs", region_name=region, config=logs_client_config(logs_endpoint))
     sts = session.client("sts", region_name=region, config=CLIENT_CONFIG)
     return bedrock, logs, sts
+
+
+def logs_client_config(endpoint_url: str | None) -> Config:
+    """The client config for CloudWatch Logs. StartLiveTail's endpoint carries a host prefix
+    (``stream-``): botocore prepends it to any ``endpoint_url`` too, which then names no
+    host (``stream-127.0.0.1``), so a custom endpoint goes without it."""
+    if endpoint_url is None:
+        return CLIENT_CONFIG
+    return CLIENT_CONFIG.merge(Config(inject_host_prefix=False))

@@ -22,11 +22,9 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bedrock_top.errors import describe_error, is_access_denied
-from bedrock_top.services.aws import CLIENT_CONFIG
 
 log = logging.getLogger(__name__)
 
@@ -123,15 +121,6 @@ def enable_command(current: Mapping[str, Any] | None = None, region: str | None 
 def log_group_arn(region: str, account_id: str, log_group: str, partition: str = "aws") -> str:
     """The ARN StartLiveTail wants (it takes no names, and no trailing ``:*``)."""
     return f"arn:{partition}:logs:{region}:{account_id}:log-group:{log_group}"
-
-
-def logs_client_config(endpoint_url: str | None) -> Config:
-    """The client config for CloudWatch Logs. StartLiveTail's endpoint carries a host prefix
-    (``stream-``): botocore prepends it to any ``endpoint_url`` too, which then names no
-    host (``stream-127.0.0.1``), so a custom endpoint goes without it."""
-    if endpoint_url is None:
-        return CLIENT_CONFIG
-    return CLIENT_CONFIG.merge(Config(inject_host_prefix=False))
 
 
 # --- backfill: Logs Insights ---------------------------------------------------------------
