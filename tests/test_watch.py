@@ -151,7 +151,7 @@ def _stop(proc: subprocess.Popen[str], sig: int = signal.SIGTERM) -> tuple[int, 
     return code, time.monotonic() - started
 
 
-def test_watch_through_an_outage_and_a_recovery(
+def test_watch_through_outages_and_recoveries(
     cloudwatch_client: CloudWatchClient, proxy: FaultProxy, tmp_path: Path
 ) -> None:
     config = tmp_path / "config.toml"
@@ -185,6 +185,16 @@ def test_watch_through_an_outage_and_a_recovery(
         proxy.clear()
         recovered = _event(out)
         assert (recovered["event"], recovered["region"]) == ("recovered", "us-east-1")
+
+        # Throttling that outlasts botocore's retries, then expired credentials: each is one
+        # poll_failed naming it (not one per retry), then recovered.
+        for arm, words in ((proxy.throttle, "throttl"), (proxy.expired_token, "expired")):
+            arm()
+            failed = _event(out)
+            assert failed["event"] == "poll_failed"
+            assert words in failed["message"].lower(), failed
+            proxy.clear()
+            assert _event(out)["event"] == "recovered"
 
         _publish_invocations(cloudwatch_client, 20, minutes_ago=4)  # 23 >= 10: it ends
         resolved = _event(out)

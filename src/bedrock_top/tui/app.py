@@ -9,6 +9,7 @@ screen, not to toasts.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
@@ -89,6 +90,7 @@ from bedrock_top.views.view import (
 )
 from bedrock_top.views.view_bar import bar_text, view_tabs
 
+ALARM_WAIT_S = 2.0  # how long a poll's rows wait for an alarm read running beside it
 INTERVAL_STEPS = (5, 10, 15, 30, 60, 120, 300, 600)
 WINDOWS_HELP = "time window: " + " ".join(WINDOW_CHOICES)
 log = logging.getLogger("bedrock_top")
@@ -393,9 +395,15 @@ class BedrockTopApp(App[int]):
         try:
             if quotas is not None:
                 quotas.update(poller)  # never raises; a failure is in the snapshot
+            # The alarms (when due, every 5 minutes) are read beside the poll, not before it:
+            # the first rows wait for the slower of the two, and at most ALARM_WAIT_S for them.
+            reading = None
+            if alarms is not None:
+                reading = threading.Thread(target=alarms.update, name="bedrock-top-alarms")
+                reading.start()
             snapshot = poller.poll()
-            if alarms is not None:  # read when due (every 5 minutes); never raises
-                alarms.update()
+            if alarms is not None and reading is not None:
+                reading.join(ALARM_WAIT_S)  # never raises; late: the last alarms read
                 snapshot = replace(snapshot, rows=mark_rows(snapshot.rows, alarms.by_model))
             if callers is not None:  # the callers view is open: its logs, from the backfill on
                 callers.open()  # never raises; a failure is in its view
@@ -1144,7 +1152,10 @@ class BedrockTopApp(App[int]):
             ("Poll interval: slower", "longer poll interval", lambda: self.action_interval(1)),
             ("Poll interval: faster", "shorter poll interval", lambda: self.action_interval(-1)),
             ("Charts pane", "show or hide the selected model's charts", self.action_pane),
-            ("Events", "every alert since start", self.action_events),
+            ("Events", "every alert: start, end, peak; Enter goes there", self.action_events),
+            ("Time: one window back", "a past window ({)", lambda: self.action_step_time(-1)),
+            ("Time: one window forward", "toward live (})", lambda: self.action_step_time(1)),
+            ("Time: live", "back to the live window (l)", self.action_live),
             ("Quotas: read again", "from Service Quotas (else cached 12 h)", self.action_quotas),
             ("Export CSV", "write the table to a CSV file", self.action_export),
             ("Help: keys", "every key binding", self.action_help),
