@@ -201,7 +201,9 @@ async def test_problems_only() -> None:
     async with app.run_test(size=(200, 40)) as pilot:
         await settle(pilot)
         assert app.snapshot is not None
+        # A spike marked in a cell, or an alert rule firing for the row.
         alerting = {key for key, _ in app.spikes.active}
+        alerting |= {i.subject.row_key for i in app.alerts.book.active()}
         expected = {r.key for r in app.snapshot.rows if is_problem(r, 0.05, alerting)}
         # A few rows worth a look, not every row with a stray error.
         assert 0 < len(expected) <= len(app.snapshot.rows) // 2

@@ -43,6 +43,7 @@ from bedrock_top.config import (
 from bedrock_top.errors import ConfigError, describe_error
 from bedrock_top.figures.alarms import account_wide, mark_rows
 from bedrock_top.figures.alert_rules import AlertEvent
+from bedrock_top.figures.alert_state import fmt_value, title
 from bedrock_top.figures.callers_spec import spec_of
 from bedrock_top.figures.catalog import parse_model_id
 from bedrock_top.figures.snapshot import ModelRow, Snapshot
@@ -559,24 +560,44 @@ class BedrockTopApp(App[int]):
         status.display = bool(text)
 
     def _draw_notice(self, events: list[AlertEvent]) -> None:
-        """One line for what is firing now: the newest alerts first, the rest counted; the
-        events screen ('a') keeps every one with its start, end and peak."""
+        """One line for what is firing now: the worst and newest first, each in a few words
+        ("Throttled claude-sonnet-4-… 22/min"), the rest counted; the events screen ('a')
+        keeps every one with its start, end and peak."""
         active = self.alerts.book.active()
         notice = self.query_one("#notice", Static)
         if not active or self.poller.settings.end is not None:  # a past window: not judged
             notice.display = False
             return
-        fired = [e.message for e in events if e.kind != "resolved"]
-        newest = fired or [i.message for i in sorted(active, key=lambda i: i.started)[-1:]]
-        shown = newest[:2]
-        more = len(active) - len(shown)
+        just = {(e.rule.name, e.subject.row_key) for e in events if e.kind == "fired"}
+        rank = {"critical": 0, "warning": 1, "info": 2}
+        ordered = sorted(
+            active,
+            key=lambda i: (
+                rank.get(i.rule.severity, 3),
+                (i.rule.name, i.subject.row_key) not in just,
+                -i.started,
+            ),
+        )
+        describe = self.alerts.book.describe
+        parts = []
+        for incident in ordered[:3]:
+            rule = incident.rule
+            _, unit = describe(rule.view, rule.figure)
+            who = "total" if rule.total else _short(incident.subject.row_id)
+            parts.append(f"{title(rule)} {who} {fmt_value(incident.value, unit)}")
+        more = len(active) - len(parts)
         count = f"{len(active)} alert{'s' if len(active) != 1 else ''}"
-        text = f"⚠ {count} active: " + " · ".join(shown)
+        text = f"⚠ {count}: " + " · ".join(parts)
         if more > 0:
             text += f" · +{more} more"
-        text += "  (a: events)"
-        notice.update(text)
+        notice.update(text + "  (a: events)")
         notice.display = True
+
+    def _alerting_rows(self) -> set[str]:
+        """Rows with an alert now: a rule firing for them, or a spike marked in a cell."""
+        rows = {key for key, _ in self.spikes.active}
+        rows.update(i.subject.row_key for i in self.alerts.book.active() if i.subject.row_key)
+        return rows
 
     def _flag_style(self) -> Style:
         theme = self.current_theme
@@ -589,7 +610,7 @@ class BedrockTopApp(App[int]):
             snapshot,
             self.view,
             error_rate=self.spikes.rules.error_rate,
-            alerting={key for key, _ in self.spikes.active},
+            alerting=self._alerting_rows(),
         )
 
     def _surface(self) -> SurfaceView | None:
