@@ -722,3 +722,43 @@ def test_scrub_removes_every_secret_part(token: str, password: str, sig: str) ->
     assert f"bot:{password}" not in cleaned
     assert scrub("nothing secret", url) == "nothing secret"
     assert scrub(text, None) == text
+
+
+# --- a command that forwards the alert to a receiver (as a pager script would) -------------
+
+FORWARD = """\
+import sys, urllib.request
+body = sys.stdin.buffer.read()
+request = urllib.request.Request(sys.argv[1], data=body, method="POST",
+                                 headers={"Content-Type": "application/json"})
+with urllib.request.urlopen(request, timeout=float(sys.argv[2])) as answer:
+    answer.read()
+"""
+
+
+def test_a_command_forwards_the_alert_to_a_receiver_that_is_up_down_or_slow(
+    tmp_path: Path, receiver: Callable[..., Receiver], runner: Callable[..., ActionRunner]
+) -> None:
+    """End to end: the command gets the JSON on stdin and POSTs it to 127.0.0.1. A receiver
+    that is down makes it fail (reported, never raised); a slow one makes it outlast its
+    timeout (killed, reported); the monitor's dispatch never waits for either."""
+    forward = script(tmp_path, "forward.py", FORWARD)
+    up = receiver()
+    slow = receiver(Reply(hang=True))
+    down = f"http://127.0.0.1:{closed_port()}/hook"
+    actions = runner(command_timeout_s=1.0)
+    events = [
+        make_event(name="up", actions=("command",), command=(str(forward), up.base, "5")),
+        make_event(name="down", actions=("command",), command=(str(forward), down, "5")),
+        make_event(name="slow", actions=("command",), command=(str(forward), slow.base, "30")),
+    ]
+    took = [send(actions, event) for event in events]
+    assert max(took) < 0.05  # polling never waits for a command
+    assert wait_until(lambda: up.count() == 1 and len(actions.lines) >= 2, timeout_s=10)
+    assert json.loads(up.seen[0].body) == event_record(events[0])
+    lines = sorted(actions.lines)
+    assert len(lines) == 2
+    assert 'alert "down": command forward.py exited 1' in lines[0]
+    assert "Connection refused" in lines[0] or "URLError" in lines[0]
+    assert 'alert "slow": command forward.py timed out after 1s' in lines[1]
+    assert slow.count() == 1  # it did reach the slow receiver before it was killed
