@@ -754,9 +754,10 @@ def test_a_command_forwards_the_alert_to_a_receiver_that_is_up_down_or_slow(
     ]
     took = [send(actions, event) for event in events]
     assert max(took) < 0.05  # polling never waits for a command
-    assert wait_until(lambda: up.count() == 1 and len(actions.lines) >= 2, timeout_s=10)
+    lines: list[str] = actions.lines  # type: ignore[attr-defined]
+    assert wait_until(lambda: up.count() == 1 and len(lines) >= 2, timeout_s=10)
     assert json.loads(up.seen[0].body) == event_record(events[0])
-    lines = sorted(actions.lines)
+    lines = sorted(lines)
     assert len(lines) == 2
     assert 'alert "down": command forward.py exited 1' in lines[0]
     assert "Connection refused" in lines[0] or "URLError" in lines[0]
