@@ -15,6 +15,7 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 from pathlib import Path
@@ -49,16 +50,23 @@ def _cpu_seconds(pid: int) -> float:
 def watch_cpu(warm_s: float, seconds: float) -> float:
     """CPU seconds of `bedrock-top watch --demo --quiet` over ``seconds`` after ``warm_s``
     (start-up and the first poll), at the default interval (60 s)."""
+    # Its own empty config: the built-in rules, whatever the user's config file says.
+    config = Path(tempfile.mkdtemp(prefix="bench-watch-")) / "config.toml"
+    config.write_text("", encoding="utf-8")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bedrock_top", "watch", "--demo", "--quiet"],
+        [sys.executable, "-m", "bedrock_top", "watch", "--demo", "--quiet", "--config", config],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         time.sleep(warm_s)
         before = _cpu_seconds(proc.pid)
         time.sleep(seconds)
-        return _cpu_seconds(proc.pid) - before
+        spent = _cpu_seconds(proc.pid) - before
+        if proc.poll() is not None:
+            raise RuntimeError(f"watch ended early ({proc.returncode}): {proc.communicate()[1]}")
+        return spent
     finally:
         proc.terminate()
         proc.wait(timeout=10)
