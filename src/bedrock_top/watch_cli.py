@@ -58,6 +58,9 @@ def build_watch_parser() -> argparse.ArgumentParser:
         "recovered. Signals: SIGTERM/SIGINT stop (exit 0), SIGHUP reloads the config.\n"
         "Exit codes: 0 stopped by a signal, 1 output not writable, 2 bad flags or config."
     )
+    for action in parser._actions:  # refused by watch (_check_flags): not offered either
+        if action.dest in _NOT_FOR_WATCH:
+            action.help = argparse.SUPPRESS
     parser.add_argument("--output", metavar="FILE", help="append the JSON lines to FILE")
     parser.add_argument("--quiet", action="store_true", help="no status line on stderr")
     return parser
