@@ -220,9 +220,10 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,question_mark,q", "app.pop_screen", "Close")]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen > Static { width: auto; max-width: 90%; height: auto; max-height: 90%;
+    HelpScreen > VerticalScroll { width: 94; max-width: 95%; height: auto; max-height: 90%;
         border: round $accent; background: $surface; padding: 1 2;
         border-title-style: bold; border-subtitle-color: $foreground-muted; }
+    HelpScreen Static { width: 100%; }
     """
 
     def compose(self) -> ComposeResult:
@@ -233,7 +234,8 @@ class HelpScreen(ModalScreen[None]):
             table.add_row(key, text)
         table.add_row("", "")
         table.add_row("", Text(HELP_NOTES, style="dim"))
-        box = Static(table)
+        box = VerticalScroll()  # scrolls where the terminal is shorter than the keys
         box.border_title = "bedrock-top · keys"
-        box.border_subtitle = "Esc or ? closes"
-        yield box
+        box.border_subtitle = "Esc or ? closes · ↑↓ scroll"
+        with box:
+            yield Static(table)
