@@ -407,3 +407,20 @@ async def test_detail_now_is_the_newest_complete_minute_like_the_table() -> None
         assert cell(app, key, "inv_rate") == fmt_count(round(rate))
         invocations = next(v for t, v in charts.items() if t.startswith("Invocations/min"))
         assert invocations.summary.startswith(f"now {fmt_figure(rate)} ")
+
+
+async def test_help_scrolls_on_a_short_terminal() -> None:
+    """At 100x30 the key list is taller than the box: it scrolls to its last line."""
+    from textual.containers import VerticalScroll
+
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        box = app.screen.query_one(VerticalScroll)
+        assert box.max_scroll_y > 0
+        await pilot.press("end")
+        await pilot.pause()
+        assert box.scroll_y == box.max_scroll_y
