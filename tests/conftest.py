@@ -20,6 +20,7 @@ import pytest
 from hypothesis import settings
 
 from support import isolate_aws_environment
+from support.faults import FaultProxy
 from support.moto_server import RunningMotoServer, start_moto_server
 from support.quota_fake import QuotaFake, realistic_fake
 
@@ -84,6 +85,25 @@ def cloudwatch_client(cloudwatch_endpoint: str) -> CloudWatchClient:
         aws_secret_access_key="testing",
         aws_session_token="testing",
     )
+
+
+@pytest.fixture
+def proxy(cloudwatch_endpoint: str) -> Iterator[FaultProxy]:
+    """The fault proxy in front of an empty moto CloudWatch."""
+    fault_proxy = FaultProxy(cloudwatch_endpoint)
+    try:
+        yield fault_proxy
+    finally:
+        fault_proxy.stop()
+
+
+@pytest.fixture
+def logger_propagates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """caplog listens at the root; a TUI test run earlier in this process may have pointed
+    bedrock-top's logger at its file alone (``logs.setup_file_logging``)."""
+    logger = logging.getLogger("bedrock_top")
+    monkeypatch.setattr(logger, "propagate", True)
+    monkeypatch.setattr(logger, "level", logging.NOTSET)
 
 
 @pytest.fixture

@@ -40,13 +40,8 @@ FAST = {"backoff_s": 0.01, "webhook_timeout_s": 1.0, "command_timeout_s": 5.0}
 # --- helpers -------------------------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def _logger_propagates(monkeypatch: pytest.MonkeyPatch) -> None:
-    """caplog listens at the root; a TUI test run earlier in this process may have pointed
-    bedrock-top's logger at its file alone (``logs.setup_file_logging``)."""
-    logger = logging.getLogger("bedrock_top")
-    monkeypatch.setattr(logger, "propagate", True)
-    monkeypatch.setattr(logger, "level", logging.NOTSET)
+# caplog sees what bedrock-top logs (see conftest.logger_propagates).
+pytestmark = pytest.mark.usefixtures("logger_propagates")
 
 
 def make_event(

@@ -13,10 +13,10 @@ import pytest
 from bedrock_top import settings_file
 from bedrock_top.alert_config import BUILTIN_RULES, parse_alerts
 from bedrock_top.arguments import parse_settings
-from bedrock_top.cli import main
 from bedrock_top.config import Settings
 from bedrock_top.errors import ConfigError
 from bedrock_top.figures.alert_rules import AlertRule
+from support.config_run import isolate_config, run
 
 SECRET = "T000/B000/XXXXsecretXXXX"
 HOOK = f"https://hooks.slack.com/services/{SECRET}"
@@ -24,10 +24,7 @@ HOOK = f"https://hooks.slack.com/services/{SECRET}"
 
 @pytest.fixture(autouse=True)
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test gets its own default config path and no BEDROCK_TOP_* from the caller."""
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    for key in settings_file.SCALAR_KEYS:
-        monkeypatch.delenv(settings_file.ENV_PREFIX + key.upper(), raising=False)
+    isolate_config(tmp_path, monkeypatch)
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -38,15 +35,6 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def rules_of(tmp_path: Path, text: str) -> tuple[AlertRule, ...]:
     return parse_settings(["--config", str(write(tmp_path, text))]).alert_rules
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        code = main(argv)
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 # --- built-ins and changes ----------------------------------------------------------------

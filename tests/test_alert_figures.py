@@ -319,7 +319,7 @@ def test_spike_score_is_above_one_exactly_when_detect_sees_a_spike(
         min_change=dict.fromkeys((*COUNTER_SIGNALS, *LATENCY_SIGNALS), floor),
     )
     idx = snap.latest_complete_index
-    scores = scores_of(row, idx, 60, rules)
+    scores = scores_of(row, idx, rules)
     spiked = {a.signal for a in detect(snap, rules) if a.kind == "spike"}
     assert {s for s, score in scores.items() if score > 1} == spiked
     assert all(math.isfinite(score) for score in scores.values())

@@ -18,6 +18,7 @@ from bedrock_top.figures.row_figures import WindowFigures
 from bedrock_top.figures.spikes import DEFAULT_MIN_CHANGE, SpikeRules
 from bedrock_top.tui.app import BedrockTopApp
 from bedrock_top.views.view import fit_columns
+from support.config_run import isolate_config, run
 from support.tui import make_app, settle
 
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
@@ -26,10 +27,7 @@ APP_PROFILE = "x7k2p9q4m1z8"  # the demo's application inference profile
 
 @pytest.fixture(autouse=True)
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test gets its own default config path and no BEDROCK_TOP_* from the caller."""
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    for key in settings_file.SCALAR_KEYS:
-        monkeypatch.delenv(settings_file.ENV_PREFIX + key.upper(), raising=False)
+    isolate_config(tmp_path, monkeypatch)
 
 
 def default_file(text: str) -> Path:
@@ -43,16 +41,6 @@ def config_file(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "custom.toml"
     path.write_text(text, encoding="utf-8")
     return path
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """main()'s exit code (argparse's too) and output."""
-    try:
-        code = main(argv)
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def one_line_error(code: int, out: str, err: str) -> str:

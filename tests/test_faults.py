@@ -18,7 +18,7 @@ import itertools
 import json
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -65,16 +65,6 @@ SIZE: Final = (220, 40)
 
 
 # --- fixtures and helpers -----------------------------------------------------------------
-
-
-@pytest.fixture
-def proxy(cloudwatch_endpoint: str) -> Iterator[FaultProxy]:
-    """The fault proxy in front of an empty moto CloudWatch."""
-    fault_proxy = FaultProxy(cloudwatch_endpoint)
-    try:
-        yield fault_proxy
-    finally:
-        fault_proxy.stop()
 
 
 @pytest.fixture

@@ -37,8 +37,9 @@ from bedrock_top.figures.retention import (
     step_end,
 )
 from bedrock_top.output.render import past_window_lines, render_table, to_json_dict, which_window
-from support.bedrock_truth import SCENARIO_MODELS, Request, expected, publish, scenario
+from support.bedrock_truth import Request, expected, publish, scenario
 from support.call_recorder import CallRecorder, record_cloudwatch_calls
+from support.once_truth import assert_matches_truth, parse_time
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
@@ -471,50 +472,6 @@ def test_a_window_no_period_can_show_exits_2(capsys: pytest.CaptureFixture[str])
 
 # --- the whole path against CloudWatch over HTTP (moto) -----------------------------------
 
-FIGURE_KEYS = (
-    "invocations",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "client_errors",
-    "server_errors",
-    "throttles",
-    "latency_avg_ms",
-    "latency_p50_ms",
-    "latency_p90_ms",
-    "latency_p99_ms",
-    "ttft_avg_ms",
-    "ttft_p90_ms",
-    "error_rate",
-    "throttle_rate",
-)
-
-
-def _parse_time(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
-
-
-def _as_shown(key: str, value: Any) -> Any:
-    """A truth figure as ``--once`` writes it: milliseconds to 0.1 ms, rates to 1e-6."""
-    if not isinstance(value, float):
-        return value
-    return round(value, 1 if key.endswith("_ms") else 6)
-
-
-def _assert_exact(output: dict[str, Any], requests: list[Request]) -> None:
-    start = _parse_time(output["window"]["start"])
-    end = _parse_time(output["window"]["end"])
-    truth = expected(requests, start, end, output["window"]["period_s"])
-    shown = {m["model_id"]: m for m in output["models"]}
-    assert set(shown) == set(truth) == set(SCENARIO_MODELS)
-    for model_id, figures in truth.items():
-        for key in FIGURE_KEYS:
-            want = _as_shown(key, figures[key])  # type: ignore[literal-required]
-            assert shown[model_id][key] == want, (model_id, key)
-    for key in FIGURE_KEYS[:8]:
-        assert output["totals"][key] == sum(f[key] for f in truth.values())  # type: ignore[literal-required]
-
 
 def _three_hours(client: CloudWatchClient, end: datetime) -> list[Request]:
     """The scenario's hour ending at ``end``, another before it and another after it (each
@@ -556,13 +513,13 @@ def test_a_window_that_ended_hours_ago_is_exact(
     assert err == ""
     output = json.loads(out)
     window = output["window"]
-    assert _parse_time(window["start"]) == end - timedelta(hours=1)
-    assert _parse_time(window["end"]) == end
+    assert parse_time(window["start"]) == end - timedelta(hours=1)
+    assert parse_time(window["end"]) == end
     assert window["period_s"] == 60
     assert window["live"] is False
     assert window["requested_end"] == asked
     assert window["period_note"] is None
-    _assert_exact(output, requests)
+    assert_matches_truth(output, requests)
     # The hours around it hold other traffic: counting any of it would show.
     whole = expected(requests, end - timedelta(hours=2), end + timedelta(hours=1), 60)
     assert sum(f["invocations"] for f in whole.values()) > output["totals"]["invocations"] > 0
@@ -593,11 +550,11 @@ def test_a_relative_end_is_exact_for_the_window_it_names(
     assert err == ""
     output = json.loads(out)
     window = output["window"]
-    requested = _parse_time(window["requested_end"]).timestamp()
+    requested = parse_time(window["requested_end"]).timestamp()
     assert before - 5 * HOUR <= requested <= after - 5 * HOUR
-    assert _parse_time(window["end"]).timestamp() == requested - requested % 60
+    assert parse_time(window["end"]).timestamp() == requested - requested % 60
     assert window["live"] is False
-    _assert_exact(output, requests)
+    assert_matches_truth(output, requests)
 
 
 def test_a_window_older_than_15_days_reads_5_minute_periods_only(
@@ -620,7 +577,7 @@ def test_a_window_older_than_15_days_reads_5_minute_periods_only(
     assert output["window"]["period_s"] == 300
     assert output["window"]["period_note"] == err.split("note: ", 1)[1].strip()
     assert LISTED_WARNING in output["warnings"]
-    _assert_exact(output, requests)
+    assert_matches_truth(output, requests)
     periods = {
         q["MetricStat"]["Period"]
         for call in recorder.named("GetMetricData")

@@ -22,34 +22,13 @@ import pytest
 import bedrock_top
 from bedrock_top.cli import main
 from bedrock_top.cloudwatch.plan import MAX_QUERIES_PER_CALL, QUERY_ID_PATTERN
-from support.bedrock_truth import SCENARIO_MODELS, expected, publish, scenario
+from bedrock_top.figures.catalog import COUNTER_KEYS
+from support.bedrock_truth import expected, publish, scenario
 from support.call_recorder import CallRecorder, record_cloudwatch_calls
+from support.once_truth import assert_matches_truth, parse_time
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
-
-FIGURE_KEYS = (
-    "invocations",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "client_errors",
-    "server_errors",
-    "throttles",
-    "latency_avg_ms",
-    "latency_p50_ms",
-    "latency_p90_ms",
-    "latency_p99_ms",
-    "ttft_avg_ms",
-    "ttft_p90_ms",
-    "error_rate",
-    "throttle_rate",
-)
-
-
-def _parse_time(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
 def _seed(client: CloudWatchClient) -> list[Any]:
@@ -58,26 +37,11 @@ def _seed(client: CloudWatchClient) -> list[Any]:
     return requests
 
 
-def _as_shown(key: str, value: Any) -> Any:
-    """A truth figure as ``--once`` writes it (README): milliseconds to 0.1 ms, rates to 1e-6."""
-    if not isinstance(value, float):
-        return value
-    return round(value, 1 if key.endswith("_ms") else 6)
-
-
 def _assert_matches_truth(output: dict[str, Any], requests: list[Any]) -> None:
-    start = _parse_time(output["window"]["start"])
-    end = _parse_time(output["window"]["end"])
+    start = parse_time(output["window"]["start"])
+    end = parse_time(output["window"]["end"])
     assert (end - start).total_seconds() == 3600
-    truth = expected(requests, start, end, output["window"]["period_s"])
-    shown = {m["model_id"]: m for m in output["models"]}
-    assert set(shown) == set(truth) == set(SCENARIO_MODELS)
-    for model_id, figures in truth.items():
-        for key in FIGURE_KEYS:
-            want = _as_shown(key, figures[key])  # type: ignore[literal-required]
-            assert shown[model_id][key] == want, (model_id, key)
-    for key in FIGURE_KEYS[:8]:
-        assert output["totals"][key] == sum(f[key] for f in truth.values())  # type: ignore[literal-required]
+    assert_matches_truth(output, requests)
 
 
 def test_once_json_through_the_real_entry_point(
@@ -187,7 +151,7 @@ def test_csv_and_table_show_the_same_figures(
     assert len(rows) == len(by_id)
     for row in rows:
         model = by_id[row["model_id"]]
-        for key in FIGURE_KEYS[:8]:
+        for key in COUNTER_KEYS:
             assert int(row[key]) == model[key]
         assert (float(row["latency_p90_ms"]) if row["latency_p90_ms"] else None) == model[
             "latency_p90_ms"
@@ -302,8 +266,8 @@ def test_once_costs_equal_tokens_times_the_bundled_prices(
     straight from the file); an application profile without an alias has no price: null."""
     requests = _seed(cloudwatch_client)
     output = json.loads(_run_once(cloudwatch_endpoint, capsys, "--format", "json"))
-    start = _parse_time(output["window"]["start"])
-    end = _parse_time(output["window"]["end"])
+    start = parse_time(output["window"]["start"])
+    end = parse_time(output["window"]["end"])
     truth = expected(requests, start, end, output["window"]["period_s"])
     table = json.loads((Path(bedrock_top.__file__).parent / "prices.json").read_text())["models"]
     shown = {m["model_id"]: m for m in output["models"]}

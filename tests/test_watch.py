@@ -13,7 +13,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -98,15 +97,6 @@ def _publish_invocations(client: CloudWatchClient, count: int, minutes_ago: int)
             }
         ],
     )
-
-
-@pytest.fixture
-def proxy(cloudwatch_endpoint: str) -> Iterator[FaultProxy]:
-    fault_proxy = FaultProxy(cloudwatch_endpoint)
-    try:
-        yield fault_proxy
-    finally:
-        fault_proxy.stop()
 
 
 def _start(config: Path, endpoint: str, *extra: str) -> subprocess.Popen[str]:

@@ -235,13 +235,12 @@ class SpikeTracker:
 SCORE_CAP = 1e6
 
 
-def spike_scores(row: ModelRow, idx: int, period: int, rules: SpikeRules) -> dict[str, float]:
+def spike_scores(row: ModelRow, idx: int, rules: SpikeRules) -> dict[str, float]:
     """Per signal, how far period ``idx`` is above its baseline in units of the spike
     threshold: (value - median) / max(k * 1.4826 * MAD, min_change). Above 1 exactly when
     :func:`detect` reports a spike for that signal; signals without a value or without
-    ``min_baseline_points`` of history have no score. ``period`` is the series' period
-    (scores are per period, like the floors)."""
-    del period  # the floors and the series are both per period: no conversion needed
+    ``min_baseline_points`` of history have no score. Scores are per period, like the
+    floors, so the period itself does not enter."""
     out: dict[str, float] = {}
     lo = max(0, idx - BASELINE_PERIODS)
     for signal in (*COUNTER_SIGNALS, *LATENCY_SIGNALS):
@@ -264,6 +263,6 @@ def spike_scores(row: ModelRow, idx: int, period: int, rules: SpikeRules) -> dic
     return out
 
 
-def spike_score(row: ModelRow, idx: int, period: int, rules: SpikeRules) -> float | None:
+def spike_score(row: ModelRow, idx: int, rules: SpikeRules) -> float | None:
     """The highest of :func:`spike_scores` (None when no signal has enough baseline)."""
-    return max(spike_scores(row, idx, period, rules).values(), default=None)
+    return max(spike_scores(row, idx, rules).values(), default=None)

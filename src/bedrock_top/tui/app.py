@@ -399,12 +399,13 @@ class BedrockTopApp(App[int]):
             # The alarms (when due, every 5 minutes) are read beside the poll, not before it:
             # the first rows wait for the slower of the two, and at most ALARM_WAIT_S for them.
             reading = None
-            if alarms is not None:
+            if alarms is not None and alarms.due(alarms.clock()):
                 reading = threading.Thread(target=alarms.update, name="bedrock-top-alarms")
                 reading.start()
             snapshot = poller.poll()
-            if alarms is not None and reading is not None:
+            if reading is not None:
                 reading.join(ALARM_WAIT_S)  # never raises; late: the last alarms read
+            if alarms is not None:
                 snapshot = replace(snapshot, rows=mark_rows(snapshot.rows, alarms.by_model))
             if callers is not None:  # the callers view is open: its logs, from the backfill on
                 callers.open()  # never raises; a failure is in its view

@@ -189,7 +189,7 @@ def _model_reader(figure: str, ctx: _Context) -> Read | None:
     if figure == "err_rate_min":
         return lambda row: _error_rate(row, idx, ctx.min_requests)
     if figure == "spike":
-        return lambda row: spike_score(row, idx, period, ctx.spike_rules) if idx >= 0 else None
+        return lambda row: spike_score(row, idx, ctx.spike_rules) if idx >= 0 else None
     column = COLUMNS_BY_KEY.get(figure)
     if column is None or not column.numeric:
         return None
